@@ -1,0 +1,66 @@
+// Memory for O_DIRECT: aligned (to 4096 by default, what every device accepts), zero-filled,
+// freed with the object.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+#include <new>
+#include <span>
+#include <utility>
+
+namespace kaio {
+
+class aligned_buffer {
+public:
+	static constexpr std::size_t default_alignment = 4096;
+
+	aligned_buffer() noexcept = default;
+
+	// Throws std::bad_alloc. `alignment` must be a power of two.
+	explicit aligned_buffer(std::size_t size, std::size_t alignment = default_alignment)
+		: data_(static_cast<std::byte *>(::operator new(size, std::align_val_t{alignment}))),
+		  size_(size), alignment_(alignment)
+	{
+		std::memset(data_, 0, size);
+	}
+
+	aligned_buffer(aligned_buffer &&other) noexcept
+		: data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)),
+		  alignment_(other.alignment_)
+	{
+	}
+
+	aligned_buffer &operator=(aligned_buffer &&other) noexcept
+	{
+		aligned_buffer old(std::move(*this));
+		data_ = std::exchange(other.data_, nullptr);
+		size_ = std::exchange(other.size_, 0);
+		alignment_ = other.alignment_;
+		return *this;
+	}
+
+	aligned_buffer(const aligned_buffer &) = delete;
+	aligned_buffer &operator=(const aligned_buffer &) = delete;
+
+	~aligned_buffer()
+	{
+		if (data_ != nullptr)
+			::operator delete(data_, std::align_val_t{alignment_});
+	}
+
+	std::byte *data() noexcept { return data_; }
+	const std::byte *data() const noexcept { return data_; }
+	std::size_t size() const noexcept { return size_; }
+
+	std::span<std::byte> span() noexcept { return {data_, size_}; }
+	std::span<const std::byte> span() const noexcept { return {data_, size_}; }
+	operator std::span<std::byte>() noexcept { return span(); }             // NOLINT
+	operator std::span<const std::byte>() const noexcept { return span(); } // NOLINT
+
+private:
+	std::byte *data_ = nullptr;
+	std::size_t size_ = 0;
+	std::size_t alignment_ = default_alignment;
+};
+
+} // namespace kaio

@@ -1,0 +1,115 @@
+// kaio's C++ API: an RAII context over kernel AIO, with spans for buffers, any small callable as
+// a completion callback (stored inside the request slot, never on the heap) and C++20
+// awaitables: `int bytes = co_await ctx.read(fd, buffer, offset);`.
+//
+// The rules of the C API hold (see io_ctx.h): a submission returns a key > 0 or a negative errno;
+// each key's callback runs exactly once, from process(), poll(), cancel(), a submission that
+// waited for a slot, or the destructor; buffers stay valid until then; one thread at a time per
+// context. A callback must not throw (the program ends if it does) nor destroy its context.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "kaio/inplace_function.hpp"
+#include "kaio/io_ctx.h"
+#include "kaio/operation.hpp"
+
+namespace kaio {
+
+namespace detail {
+class engine;
+}
+
+class io_awaitable;
+
+struct context_options {
+	// Queue direct submissions until flush(), process() or poll(): one io_submit for a batch.
+	bool defer_submit = false;
+	// How to wait for the eventfd; see io_ctx_create(). Empty: block in poll(2).
+	wait_callback wait;
+};
+
+class KAIO_API context {
+public:
+	static constexpr int max_capacity = IO_CTX_MAX_CAPACITY;
+
+	// Throws std::system_error with the errno of io_ctx_create(), or std::bad_alloc.
+	explicit context(int capacity, context_options options = {});
+	// Waits until every request has completed and its callback has run.
+	~context();
+
+	context(context &&other) noexcept;
+	context &operator=(context &&other) noexcept;
+	context(const context &) = delete;
+	context &operator=(const context &) = delete;
+
+	// Submissions: a key > 0, or a negative errno (and then `on_complete` is never called).
+	int read(int fd, std::span<std::byte> buffer, std::int64_t offset,
+		 completion_callback on_complete);
+	int write(int fd, std::span<const std::byte> buffer, std::int64_t offset,
+		  completion_callback on_complete);
+	int readv(int fd, std::span<const iovec> buffers, std::int64_t offset,
+		  completion_callback on_complete);
+	int writev(int fd, std::span<const iovec> buffers, std::int64_t offset,
+		   completion_callback on_complete);
+	int fsync(int fd, completion_callback on_complete);
+	int fdatasync(int fd, completion_callback on_complete);
+	int submit(const operation &what, completion_callback on_complete);
+
+	// The same as awaitables: co_await yields the result (bytes or a negative errno).
+	[[nodiscard]] io_awaitable read(int fd, std::span<std::byte> buffer, std::int64_t offset);
+	[[nodiscard]] io_awaitable write(int fd, std::span<const std::byte> buffer,
+					 std::int64_t offset);
+	[[nodiscard]] io_awaitable readv(int fd, std::span<const iovec> buffers,
+					 std::int64_t offset);
+	[[nodiscard]] io_awaitable writev(int fd, std::span<const iovec> buffers,
+					  std::int64_t offset);
+	[[nodiscard]] io_awaitable fsync(int fd);
+	[[nodiscard]] io_awaitable fdatasync(int fd);
+
+	int cancel(int key);
+	int process();
+	int poll();
+	int flush();
+	int eventfd() const noexcept;
+	context_stats stats() const noexcept;
+
+private:
+	detail::engine *engine_;
+};
+
+// Submits when awaited; resumes the awaiting coroutine from the context's process() with the
+// result. A submission error is the result at once, without suspending.
+class [[nodiscard]] io_awaitable {
+public:
+	io_awaitable(context &ctx, const operation &what) noexcept : context_(&ctx), what_(what) {}
+
+	bool await_ready() const noexcept { return false; }
+
+	bool await_suspend(std::coroutine_handle<> waiter)
+	{
+		int key = context_->submit(what_, [this, waiter](int result) {
+			result_ = result;
+			waiter.resume();
+		});
+		if (key < 0) {
+			result_ = key;
+			return false;
+		}
+		return true;
+	}
+
+	int await_resume() const noexcept { return result_; }
+
+private:
+	context *context_;
+	operation what_;
+	int result_ = 0;
+};
+
+} // namespace kaio

@@ -1,0 +1,113 @@
+// A move-only callable stored inside the object: no heap allocation, ever. kaio keeps one per
+// request slot, so submitting a request with a lambda costs a copy of its captures and nothing
+// more. A callable larger than the storage is a compile-time error, not a silent allocation.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+namespace kaio {
+
+template <class Signature, std::size_t Capacity>
+class inplace_function;
+
+template <class R, class... Args, std::size_t Capacity>
+class inplace_function<R(Args...), Capacity> {
+public:
+	static constexpr std::size_t capacity = Capacity;
+
+	inplace_function() noexcept = default;
+	inplace_function(std::nullptr_t) noexcept {}
+
+	template <class F, class D = std::decay_t<F>>
+		requires(!std::is_same_v<D, inplace_function> && std::is_invocable_r_v<R, D &, Args...>)
+	inplace_function(F &&callable) // NOLINT(google-explicit-constructor): a callable converts
+	{
+		static_assert(sizeof(D) <= Capacity,
+			      "callable too large for kaio's inline storage: capture less, or a pointer");
+		static_assert(alignof(D) <= alignof(std::max_align_t), "callable over-aligned");
+		static_assert(std::is_nothrow_move_constructible_v<D>,
+			      "callable must be nothrow move constructible");
+		// A null pointer makes an empty object; a function named directly is never null.
+		if constexpr ((std::is_pointer_v<D> || std::is_member_pointer_v<D>) &&
+			      !std::is_function_v<std::remove_reference_t<F>>) {
+			if (callable == nullptr)
+				return;
+		}
+		::new (static_cast<void *>(storage_)) D(std::forward<F>(callable));
+		ops_ = &ops_for<D>;
+	}
+
+	inplace_function(inplace_function &&other) noexcept { take(other); }
+
+	inplace_function &operator=(inplace_function &&other) noexcept
+	{
+		if (this != &other) {
+			reset();
+			take(other);
+		}
+		return *this;
+	}
+
+	inplace_function(const inplace_function &) = delete;
+	inplace_function &operator=(const inplace_function &) = delete;
+
+	~inplace_function() { reset(); }
+
+	explicit operator bool() const noexcept { return ops_ != nullptr; }
+
+	R operator()(Args... args) { return ops_->invoke(storage_, std::forward<Args>(args)...); }
+
+	void reset() noexcept
+	{
+		if (ops_ != nullptr) {
+			ops_->destroy(storage_);
+			ops_ = nullptr;
+		}
+	}
+
+private:
+	struct operations {
+		R (*invoke)(void *, Args &&...);
+		void (*relocate)(void *from, void *to) noexcept;
+		void (*destroy)(void *) noexcept;
+	};
+
+	template <class D>
+	static constexpr operations ops_for = {
+		[](void *self, Args &&...args) -> R {
+			if constexpr (std::is_void_v<R>)
+				std::invoke(*static_cast<D *>(self), std::forward<Args>(args)...);
+			else
+				return std::invoke(*static_cast<D *>(self), std::forward<Args>(args)...);
+		},
+		[](void *from, void *to) noexcept {
+			::new (to) D(std::move(*static_cast<D *>(from)));
+			static_cast<D *>(from)->~D();
+		},
+		[](void *self) noexcept { static_cast<D *>(self)->~D(); },
+	};
+
+	void take(inplace_function &other) noexcept
+	{
+		if (other.ops_ != nullptr) {
+			other.ops_->relocate(other.storage_, storage_);
+			ops_ = std::exchange(other.ops_, nullptr);
+		}
+	}
+
+	const operations *ops_ = nullptr;
+	alignas(std::max_align_t) std::byte storage_[Capacity];
+};
+
+// What a request calls when it completes: the kernel's result, bytes or a negative errno.
+// Room for four pointers of captures: a coroutine handle, a `this`, a counter and a tag.
+using completion_callback = inplace_function<void(int result), 4 * sizeof(void *)>;
+
+// How a context waits for its eventfd to become readable; see io_ctx_create().
+using wait_callback = inplace_function<int(int wait_fd), 4 * sizeof(void *)>;
+
+} // namespace kaio

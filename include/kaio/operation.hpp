@@ -1,0 +1,35 @@
+// One I/O request as the C++ API describes it to the core: what to do, on which file, where.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kaio {
+
+enum class opcode : std::uint8_t { read, write, readv, writev, fsync, fdsync };
+
+struct operation {
+	opcode op = opcode::read;
+	int fd = -1;
+	void *buffer = nullptr;     // read, write
+	std::size_t length = 0;     // read, write
+	const iovec *iov = nullptr; // readv, writev: copied at submission
+	int iovcnt = 0;             // readv, writev
+	long long offset = 0;       // all but fsync and fdsync
+};
+
+// Counters since a context's creation; see struct io_ctx_stats.
+struct context_stats {
+	std::uint64_t submitted = 0;
+	std::uint64_t completed = 0;
+	std::uint64_t submit_calls = 0;
+	std::uint64_t getevents_calls = 0;
+	std::uint64_t eventfd_reads = 0;
+	std::uint64_t waits = 0;
+	unsigned in_kernel = 0;
+	unsigned queued = 0;
+};
+
+} // namespace kaio

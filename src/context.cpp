@@ -1,0 +1,158 @@
+// The C++ API: the same engine as the C API, with spans, callables and exceptions at creation.
+#include "kaio/context.hpp"
+
+#include <memory>
+#include <system_error>
+#include <utility>
+
+#include "engine.hpp"
+
+namespace kaio {
+namespace {
+
+operation data_operation(opcode op, int fd, std::span<const std::byte> buffer, std::int64_t offset)
+{
+	// The kernel reads from a write's buffer, never writes it: dropping const is safe.
+	return {op, fd, const_cast<std::byte *>(buffer.data()), buffer.size(), nullptr, 0, offset};
+}
+
+operation vector_operation(opcode op, int fd, std::span<const iovec> buffers, std::int64_t offset)
+{
+	return {op, fd, nullptr, 0, buffers.data(), static_cast<int>(buffers.size()), offset};
+}
+
+operation sync_operation(opcode op, int fd)
+{
+	return {op, fd, nullptr, 0, nullptr, 0, 0};
+}
+
+} // namespace
+
+context::context(int capacity, context_options options)
+{
+	detail::engine_options settings;
+	settings.capacity = capacity;
+	settings.defer_submit = options.defer_submit;
+	settings.wait = std::move(options.wait);
+	std::unique_ptr<detail::engine> core;
+	if (int err = detail::engine::create(std::move(settings), core); err < 0)
+		throw std::system_error(-err, std::system_category(), "kaio::context");
+	engine_ = core.release();
+}
+
+context::~context()
+{
+	delete engine_;
+}
+
+context::context(context &&other) noexcept : engine_(std::exchange(other.engine_, nullptr)) {}
+
+context &context::operator=(context &&other) noexcept
+{
+	if (this != &other) {
+		delete engine_;
+		engine_ = std::exchange(other.engine_, nullptr);
+	}
+	return *this;
+}
+
+int context::submit(const operation &what, completion_callback on_complete)
+{
+	return engine_->submit(what, std::move(on_complete));
+}
+
+int context::read(int fd, std::span<std::byte> buffer, std::int64_t offset,
+		  completion_callback on_complete)
+{
+	return submit(data_operation(opcode::read, fd, buffer, offset), std::move(on_complete));
+}
+
+int context::write(int fd, std::span<const std::byte> buffer, std::int64_t offset,
+		   completion_callback on_complete)
+{
+	return submit(data_operation(opcode::write, fd, buffer, offset), std::move(on_complete));
+}
+
+int context::readv(int fd, std::span<const iovec> buffers, std::int64_t offset,
+		   completion_callback on_complete)
+{
+	return submit(vector_operation(opcode::readv, fd, buffers, offset), std::move(on_complete));
+}
+
+int context::writev(int fd, std::span<const iovec> buffers, std::int64_t offset,
+		    completion_callback on_complete)
+{
+	return submit(vector_operation(opcode::writev, fd, buffers, offset), std::move(on_complete));
+}
+
+int context::fsync(int fd, completion_callback on_complete)
+{
+	return submit(sync_operation(opcode::fsync, fd), std::move(on_complete));
+}
+
+int context::fdatasync(int fd, completion_callback on_complete)
+{
+	return submit(sync_operation(opcode::fdsync, fd), std::move(on_complete));
+}
+
+io_awaitable context::read(int fd, std::span<std::byte> buffer, std::int64_t offset)
+{
+	return {*this, data_operation(opcode::read, fd, buffer, offset)};
+}
+
+io_awaitable context::write(int fd, std::span<const std::byte> buffer, std::int64_t offset)
+{
+	return {*this, data_operation(opcode::write, fd, buffer, offset)};
+}
+
+io_awaitable context::readv(int fd, std::span<const iovec> buffers, std::int64_t offset)
+{
+	return {*this, vector_operation(opcode::readv, fd, buffers, offset)};
+}
+
+io_awaitable context::writev(int fd, std::span<const iovec> buffers, std::int64_t offset)
+{
+	return {*this, vector_operation(opcode::writev, fd, buffers, offset)};
+}
+
+io_awaitable context::fsync(int fd)
+{
+	return {*this, sync_operation(opcode::fsync, fd)};
+}
+
+io_awaitable context::fdatasync(int fd)
+{
+	return {*this, sync_operation(opcode::fdsync, fd)};
+}
+
+int context::cancel(int key)
+{
+	return engine_->cancel(key);
+}
+
+int context::process()
+{
+	return engine_->process();
+}
+
+int context::poll()
+{
+	return engine_->poll();
+}
+
+int context::flush()
+{
+	return engine_->flush();
+}
+
+int context::eventfd() const noexcept
+{
+	return engine_->eventfd();
+}
+
+context_stats context::stats() const noexcept
+{
+	return engine_->stats();
+}
+
+} // namespace kaio

@@ -1,0 +1,64 @@
+// One request's place in a context, reused for request after request. Its life, in one place:
+//
+//   free --claim--> queued --sent--> in_kernel --reaped--> free (callback runs after)
+//                     |                  |
+//                     +--rejected/cancelled--> completing --delivered--> free
+//
+// `queued`: holds a key, waits in the library's submission queue. `in_kernel`: io_submit took
+// it; only its io_event frees it, since the kernel may still write to its buffer. `completing`:
+// finished without the kernel (rejected by io_submit after its key was given out), its result
+// waiting to be delivered by the next process.
+#pragma once
+
+#include <libaio.h>
+
+#include <cassert>
+#include <cstdint>
+
+#include "kaio/inplace_function.hpp"
+
+namespace kaio::detail {
+
+enum class slot_state : std::uint8_t { free, queued, in_kernel, completing };
+
+struct request_slot {
+	// Keys carry 15 bits of generation: a slot's key comes back only after 2^15 claims.
+	static constexpr std::uint16_t max_generation = 0x7fff;
+
+	iocb control_block{}; // first: the kernel's view of the request
+	completion_callback callback;
+	int result = 0;               // meaningful in `completing`
+	int *cancel_outcome = nullptr; // io_cancel accepted: where to tell the waiting canceller
+	std::uint16_t generation = 0; // part of the key; changes on every claim
+	slot_state state = slot_state::free;
+
+	void claim() noexcept
+	{
+		assert(state == slot_state::free);
+		state = slot_state::queued;
+		generation = (generation + 1) & max_generation;
+		cancel_outcome = nullptr;
+	}
+	void sent() noexcept
+	{
+		assert(state == slot_state::queued);
+		state = slot_state::in_kernel;
+	}
+	void finish_without_kernel(int error) noexcept
+	{
+		assert(state == slot_state::queued);
+		state = slot_state::completing;
+		result = error;
+	}
+	// Frees the slot and hands its callback to the caller, who runs it after: the callback may
+	// then reuse the very slot it came from.
+	completion_callback release() noexcept
+	{
+		assert(state != slot_state::free);
+		state = slot_state::free;
+		cancel_outcome = nullptr;
+		return std::move(callback);
+	}
+};
+
+} // namespace kaio::detail
