@@ -1,0 +1,457 @@
+// What the kernel does rarely or only under load, scripted through fault_kernel: partial and
+// failing io_submit, interrupted or short io_getevents, a failing io_setup. Nothing may be lost
+// or sent twice, and every error reaches either the submission's return value or the callback.
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <deque>
+#include <vector>
+
+#include "io_ctx_internal.hpp"
+#include "kaio/aligned_buffer.hpp"
+#include "kaio/io_ctx.h"
+#include "support/block_pattern.hpp"
+#include "support/block_writes.hpp"
+#include "support/completion_record.hpp"
+#include "support/context_guard.hpp"
+#include "support/context_shorthands.hpp"
+#include "support/direct_file.hpp"
+#include "support/fault_kernel.hpp"
+#include "support/open_descriptors.hpp"
+
+namespace {
+
+using kaio::aligned_buffer;
+using namespace kaio::testing; // the helpers of support/
+
+// True when the file holds exactly `expected`.
+bool file_holds(int fd, const aligned_buffer &expected)
+{
+	struct stat status {};
+	if (::fstat(fd, &status) != 0)
+		return false;
+	if (static_cast<std::size_t>(status.st_size) != expected.size())
+		return false;
+	aligned_buffer back(expected.size());
+	return ::pread(fd, back.data(), back.size(), 0) == static_cast<ssize_t>(back.size()) &&
+	       std::memcmp(back.data(), expected.data(), back.size()) == 0;
+}
+
+bool readable(int fd)
+{
+	pollfd ready{fd, POLLIN, 0};
+	return ::poll(&ready, 1, 0) == 1 && (ready.revents & POLLIN) != 0;
+}
+
+// --- io_submit ---------------------------------------------------------------------------------
+
+TEST(KernelFault, PartialSubmitSendsTheRestOnceEach)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer data = patterned(4, 1);
+	std::vector<completion> writes;
+	fault_kernel kernel;
+	io_ctx_options options = deferred_options();
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 8, nullptr, &options, &kernel), 0);
+	submit_block_writes(context.ctx, file.fd(), data, 4, writes);
+	kernel.submit_script = {1}; // the kernel takes 1 of 4, then the rest
+
+	EXPECT_EQ(io_ctx_flush(&context.ctx), 4);
+	EXPECT_EQ(kernel.submit_calls, 2);
+	EXPECT_EQ(kernel.submitted, 4);
+	io_ctx_stats stats = stats_of(context.ctx);
+	EXPECT_EQ(stats.submitted, 4u);
+	EXPECT_EQ(stats.submit_calls, 2u);
+	EXPECT_EQ(stats.queued, 0u);
+
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	expect_each_once(writes, block_result);
+	EXPECT_EQ(stats_of(context.ctx).completed, 4u);
+	EXPECT_TRUE(file_holds(file.fd(), data));
+}
+
+// Each read's callback writes the block it read to the target.
+struct copy_block {
+	io_ctx *ctx;
+	int target;
+	std::byte *buffer;
+	long long offset;
+	completion read;
+	completion write;
+	int write_key;
+};
+
+void on_copy_write(int result, void *data)
+{
+	record(result, &static_cast<copy_block *>(data)->write);
+}
+
+void on_copy_read(int result, void *data)
+{
+	auto *b = static_cast<copy_block *>(data);
+	record(result, &b->read);
+	b->write_key =
+		io_ctx_write(b->ctx, b->target, b->buffer, block, b->offset, on_copy_write, b);
+}
+
+// Reads `count` blocks of `source` with callbacks that write them to `target`.
+void submit_copies(io_ctx &ctx, int source, int target, aligned_buffer &buffer, unsigned count,
+		   std::vector<copy_block> &blocks)
+{
+	for (unsigned i = 0; i < count; ++i)
+		blocks.push_back(
+			{&ctx, target, buffer.data() + i * block, offset_of(i), {}, {}, 0});
+	for (unsigned i = 0; i < count; ++i) {
+		ASSERT_GT(io_ctx_read(&ctx, source, buffer.data() + i * block, block, offset_of(i),
+				      on_copy_read, &blocks[i]),
+			  0);
+	}
+}
+
+TEST(KernelFault, PartialSubmitOfCallbackSubmissionsLosesNothing)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(source);
+	KAIO_DIRECT_FILE_OR_SKIP(target);
+	aligned_buffer original = patterned(4, 20);
+	ASSERT_EQ(::pwrite(source.fd(), original.data(), original.size(), 0),
+		  static_cast<ssize_t>(original.size()));
+	aligned_buffer buffer(4 * block);
+	std::vector<copy_block> blocks;
+	fault_kernel kernel;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 4, nullptr, nullptr, &kernel), 0);
+	submit_copies(context.ctx, source.fd(), target.fd(), buffer, 4, blocks);
+	// All four reads are reaped by one process(), whose callbacks queue four writes.
+	await_completions(io_ctx_eventfd(&context.ctx), 4);
+	int calls_before = kernel.submit_calls;
+	kernel.submit_script = {1, 2};
+
+	EXPECT_EQ(io_ctx_process(&context.ctx), 4);
+	EXPECT_EQ(kernel.submit_calls - calls_before, 3); // 1, 2, then the last one
+	EXPECT_EQ(kernel.submitted, 8);
+	EXPECT_EQ(stats_of(context.ctx).in_kernel, 4u);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	for (const copy_block &b : blocks) {
+		EXPECT_EQ(b.read.calls, 1);
+		EXPECT_EQ(b.read.result, block_result);
+		EXPECT_GT(b.write_key, 0);
+		EXPECT_EQ(b.write.calls, 1);
+		EXPECT_EQ(b.write.result, block_result);
+	}
+	EXPECT_TRUE(file_holds(target.fd(), original));
+}
+
+TEST(KernelFault, EagainWithRequestsInFlightLeavesRequestQueuedForLater)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer data = patterned(2, 30);
+	completion first, second;
+	fault_kernel kernel;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 4, nullptr, nullptr, &kernel), 0);
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &first),
+		  0);
+	kernel.submit_script = {-EAGAIN};
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data() + block, block, offset_of(1),
+			       record, &second),
+		  0);
+	io_ctx_stats stats = stats_of(context.ctx);
+	EXPECT_EQ(stats.queued, 1u);
+	EXPECT_EQ(stats.in_kernel, 1u);
+	EXPECT_EQ(second.calls, 0);
+
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(first.calls, 1);
+	EXPECT_EQ(first.result, block_result);
+	EXPECT_EQ(second.calls, 1);
+	EXPECT_EQ(second.result, block_result);
+	EXPECT_EQ(kernel.submitted, 2);
+	EXPECT_EQ(stats_of(context.ctx).submitted, 2u);
+	EXPECT_TRUE(file_holds(file.fd(), data));
+}
+
+TEST(KernelFault, TransientSubmitErrorsWithNothingInKernelAreRetried)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer data = patterned(1, 31);
+	completion write;
+	fault_kernel kernel;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, nullptr, &kernel), 0);
+	kernel.submit_script = {-EAGAIN, -ENOMEM, -EAGAIN};
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &write),
+		  0);
+	EXPECT_EQ(kernel.submit_calls, 4);
+	EXPECT_EQ(stats_of(context.ctx).in_kernel, 1u);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(write.calls, 1);
+	EXPECT_EQ(write.result, block_result);
+	EXPECT_TRUE(file_holds(file.fd(), data));
+}
+
+TEST(KernelFault, PersistentEagainFailsDirectSubmissionWithoutCallback)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer data = patterned(2, 32);
+	completion refused, later;
+	fault_kernel kernel;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 1, nullptr, nullptr, &kernel), 0);
+	kernel.submit_script = std::deque<int>(1000, -EAGAIN);
+	EXPECT_EQ(
+		io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &refused),
+		-EAGAIN);
+	EXPECT_GT(kernel.submit_calls, 1); // retried before giving up
+	io_ctx_stats stats = stats_of(context.ctx);
+	EXPECT_EQ(stats.queued, 0u);
+	EXPECT_EQ(stats.in_kernel, 0u);
+
+	// Capacity 1: the refused request's slot is free again.
+	kernel.submit_script.clear();
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data() + block, block, offset_of(1),
+			       record, &later),
+		  0);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(refused.calls, 0);
+	EXPECT_EQ(later.calls, 1);
+	EXPECT_EQ(later.result, block_result);
+	EXPECT_EQ(stats_of(context.ctx).completed, 1u);
+	EXPECT_EQ(kernel.submitted, 1);
+}
+
+TEST(KernelFault, PersistentEagainOnDeferredRequestReachesItsCallback)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer data = patterned(1, 33);
+	completion refused;
+	fault_kernel kernel;
+	io_ctx_options options = deferred_options();
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, &options, &kernel), 0);
+	ASSERT_GT(
+		io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &refused),
+		0);
+	kernel.submit_script = std::deque<int>(1000, -EAGAIN);
+	EXPECT_EQ(io_ctx_flush(&context.ctx), 0);
+	EXPECT_EQ(refused.calls, 0); // flush() runs no callback
+	kernel.submit_script.clear();
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(refused.calls, 1);
+	EXPECT_EQ(refused.result, -EAGAIN);
+	EXPECT_EQ(kernel.submitted, 0);
+}
+
+TEST(KernelFault, EintrFromSubmitIsRetriedEvenWithRequestsInFlight)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer data = patterned(2, 34);
+	completion first, second;
+	fault_kernel kernel;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 4, nullptr, nullptr, &kernel), 0);
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &first),
+		  0);
+	kernel.submit_script = {-EINTR};
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data() + block, block, offset_of(1),
+			       record, &second),
+		  0);
+	EXPECT_EQ(kernel.submit_calls, 3);
+	io_ctx_stats stats = stats_of(context.ctx);
+	EXPECT_EQ(stats.queued, 0u);
+	EXPECT_EQ(stats.in_kernel, 2u);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(first.calls, 1);
+	EXPECT_EQ(second.calls, 1);
+	EXPECT_EQ(second.result, block_result);
+	EXPECT_TRUE(file_holds(file.fd(), data));
+}
+
+TEST(KernelFault, PermanentSubmitErrorFailsDirectSubmissionWithoutCallback)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer data = patterned(1, 35);
+	completion refused, later;
+	fault_kernel kernel;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 1, nullptr, nullptr, &kernel), 0);
+	kernel.submit_script = {-EBADF};
+	EXPECT_EQ(
+		io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &refused),
+		-EBADF);
+	EXPECT_EQ(kernel.submit_calls, 1); // not retried
+	io_ctx_stats stats = stats_of(context.ctx);
+	EXPECT_EQ(stats.queued, 0u);
+	EXPECT_EQ(stats.in_kernel, 0u);
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &later),
+		  0);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(refused.calls, 0);
+	EXPECT_EQ(later.calls, 1);
+	EXPECT_EQ(later.result, block_result);
+	EXPECT_EQ(stats_of(context.ctx).completed, 1u);
+}
+
+TEST(KernelFault, PermanentSubmitErrorOnDeferredRequestReachesItsCallback)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer data = patterned(2, 36);
+	std::vector<completion> writes;
+	fault_kernel kernel;
+	io_ctx_options options = deferred_options();
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 4, nullptr, &options, &kernel), 0);
+	submit_block_writes(context.ctx, file.fd(), data, 2, writes);
+	kernel.submit_script = {-EBADF}; // refuses the first; the second still goes
+
+	EXPECT_EQ(io_ctx_flush(&context.ctx), 1);
+	EXPECT_EQ(writes[0].calls, 0); // flush() runs no callback
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(writes[0].calls, 1);
+	EXPECT_EQ(writes[0].result, -EBADF);
+	EXPECT_EQ(writes[1].calls, 1);
+	EXPECT_EQ(writes[1].result, block_result);
+	io_ctx_stats stats = stats_of(context.ctx);
+	EXPECT_EQ(stats.submitted, 1u);
+	EXPECT_EQ(stats.completed, 2u);
+	EXPECT_EQ(kernel.submitted, 1);
+}
+
+TEST(KernelFault, PermanentSubmitErrorOnRequestQueuedFromCallbackReachesItsCallback)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(source);
+	KAIO_DIRECT_FILE_OR_SKIP(target);
+	aligned_buffer original = patterned(1, 37);
+	ASSERT_EQ(::pwrite(source.fd(), original.data(), block, 0), static_cast<ssize_t>(block));
+	aligned_buffer buffer(block);
+	std::vector<copy_block> blocks;
+	fault_kernel kernel;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, nullptr, &kernel), 0);
+	submit_copies(context.ctx, source.fd(), target.fd(), buffer, 1, blocks);
+	kernel.submit_script = {-EBADF}; // for the write, the next io_submit
+
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	const copy_block &b = blocks[0];
+	EXPECT_EQ(b.read.calls, 1);
+	EXPECT_EQ(b.read.result, block_result);
+	EXPECT_GT(b.write_key, 0); // queued from a callback: the error comes later
+	EXPECT_EQ(b.write.calls, 1);
+	EXPECT_EQ(b.write.result, -EBADF);
+	io_ctx_stats stats = stats_of(context.ctx);
+	EXPECT_EQ(stats.submitted, 1u);
+	EXPECT_EQ(stats.completed, 2u);
+}
+
+// An application driven by the eventfd alone (epoll, then io_ctx_poll on readiness) must learn
+// of a request the kernel refused after its key was handed out: nothing else will wake it.
+TEST(KernelFault, RequestRefusedAtFlushMakesEventfdReadable)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer data = patterned(1, 38);
+	completion refused;
+	fault_kernel kernel;
+	io_ctx_options options = deferred_options();
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, &options, &kernel), 0);
+	ASSERT_GT(
+		io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &refused),
+		0);
+	kernel.submit_script = {-EBADF};
+	EXPECT_EQ(io_ctx_flush(&context.ctx), 0);
+	EXPECT_TRUE(readable(io_ctx_eventfd(&context.ctx)));
+	EXPECT_EQ(io_ctx_poll(&context.ctx), 1);
+	EXPECT_EQ(refused.calls, 1);
+	EXPECT_EQ(refused.result, -EBADF);
+}
+
+TEST(KernelFault, RequestFromCallbackRefusedAtEndOfPollMakesEventfdReadable)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(source);
+	KAIO_DIRECT_FILE_OR_SKIP(target);
+	aligned_buffer original = patterned(1, 39);
+	ASSERT_EQ(::pwrite(source.fd(), original.data(), block, 0), static_cast<ssize_t>(block));
+	aligned_buffer buffer(block);
+	std::vector<copy_block> blocks;
+	fault_kernel kernel;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, nullptr, &kernel), 0);
+	submit_copies(context.ctx, source.fd(), target.fd(), buffer, 1, blocks);
+	int eventfd = io_ctx_eventfd(&context.ctx);
+	await_completions(eventfd, 1);
+	kernel.submit_script = {-EBADF};
+
+	EXPECT_EQ(io_ctx_poll(&context.ctx), 1); // the read; its callback queues the write
+	ASSERT_EQ(blocks[0].read.calls, 1);
+	EXPECT_GT(blocks[0].write_key, 0);
+	EXPECT_TRUE(readable(eventfd));
+	EXPECT_EQ(io_ctx_poll(&context.ctx), 1);
+	EXPECT_EQ(blocks[0].write.calls, 1);
+	EXPECT_EQ(blocks[0].write.result, -EBADF);
+}
+
+// --- io_getevents ------------------------------------------------------------------------------
+
+TEST(KernelFault, InterruptedGeteventsStillCompletesEverythingOnce)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer data = patterned(4, 50);
+	std::vector<completion> writes;
+	fault_kernel kernel;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 4, nullptr, nullptr, &kernel), 0);
+	submit_block_writes(context.ctx, file.fd(), data, 4, writes);
+	await_completions(io_ctx_eventfd(&context.ctx), 4);
+	kernel.getevents_script = {-EINTR, -EINTR};
+
+	EXPECT_GE(io_ctx_process(&context.ctx), 1);
+	EXPECT_TRUE(kernel.getevents_script.empty());
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	expect_each_once(writes, block_result);
+	EXPECT_EQ(stats_of(context.ctx).completed, 4u);
+	EXPECT_TRUE(file_holds(file.fd(), data));
+}
+
+TEST(KernelFault, GeteventsReturningFewerThanAskedStillCompletesEverythingOnce)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer data = patterned(8, 60);
+	std::vector<completion> writes;
+	fault_kernel kernel;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 8, nullptr, nullptr, &kernel), 0);
+	submit_block_writes(context.ctx, file.fd(), data, 8, writes);
+	await_completions(io_ctx_eventfd(&context.ctx), 8);
+	kernel.getevents_script = {1, 2, 1, 3};
+
+	EXPECT_GE(io_ctx_process(&context.ctx), 1);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	expect_each_once(writes, block_result);
+	io_ctx_stats stats = stats_of(context.ctx);
+	EXPECT_EQ(stats.completed, 8u);
+	EXPECT_EQ(stats.in_kernel, 0u);
+	EXPECT_TRUE(file_holds(file.fd(), data));
+}
+
+// --- io_setup ----------------------------------------------------------------------------------
+
+TEST(KernelFault, SetupEagainFailsCreateWithoutLeaks)
+{
+	fault_kernel kernel;
+	kernel.setup_error = -EAGAIN; // /proc/sys/fs/aio-max-nr exhausted
+	int fds_before = open_descriptors();
+	io_ctx ctx{};
+	EXPECT_EQ(kaio::detail::create_io_ctx(&ctx, 8, nullptr, nullptr, &kernel), -EAGAIN);
+	EXPECT_EQ(ctx.impl, nullptr);
+	EXPECT_EQ(open_descriptors(), fds_before); // the eventfd was closed again
+	EXPECT_EQ(io_ctx_process(&ctx), -EINVAL);
+	io_ctx_destroy(&ctx); // harmless after a failed create
+}
+
+} // namespace

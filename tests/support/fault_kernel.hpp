@@ -1,0 +1,131 @@
+// A kernel seam that passes every call to the real kernel, except the faults a test scripts:
+// what the kernel cannot be made to do on demand (a partial io_submit, EAGAIN, EINTR, a cancel
+// that succeeds on a regular file, a failing io_setup, "nothing ready" while events are).
+// Also await_completions(), to make completions arrive together.
+#pragma once
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <deque>
+#include <set>
+
+#include "kernel_aio.hpp"
+
+namespace kaio::testing {
+
+class fault_kernel final : public detail::kernel_aio {
+public:
+	// Scripts, consumed one entry per call; an empty script means "the real kernel".
+	// submit: n > 0 accepts at most n requests, n < 0 fails the call with that errno.
+	std::deque<int> submit_script;
+	// getevents: n > 0 returns at most n events, n < 0 fails the call with that errno.
+	std::deque<int> getevents_script;
+	// cancel: the answer to give instead of the kernel's; -EINPROGRESS means "stopped", and the
+	// request's event then comes back with -ECANCELED.
+	std::deque<int> cancel_script;
+	// setup: the errno to fail io_setup with (0: the real kernel).
+	int setup_error = 0;
+	// getevents: the next this many calls report nothing ready (0) without asking the kernel,
+	// whose events stay in its ring. Makes a wait through wait_cb certain; a wait_cb that then
+	// blocks on the eventfd may never wake (the library drained it): it should return at once.
+	int nothing_ready = 0;
+
+	int submit_calls = 0;
+	int getevents_calls = 0;
+	int cancel_calls = 0;
+	long submitted = 0; // requests the real kernel accepted
+
+	int setup(unsigned max_events, io_context_t *context) override
+	{
+		if (setup_error != 0)
+			return setup_error;
+		return real().setup(max_events, context);
+	}
+
+	int destroy(io_context_t context) override { return real().destroy(context); }
+
+	int submit(io_context_t context, long count, iocb **requests) override
+	{
+		++submit_calls;
+		if (int step = next(submit_script); step < 0)
+			return step;
+		else if (step > 0 && step < count)
+			count = step;
+		int accepted = real().submit(context, count, requests);
+		if (accepted > 0)
+			submitted += accepted;
+		return accepted;
+	}
+
+	int getevents(io_context_t context, long min_count, long max_count, io_event *events,
+		      timespec *timeout) override
+	{
+		++getevents_calls;
+		if (nothing_ready > 0) {
+			--nothing_ready;
+			return 0;
+		}
+		if (int step = next(getevents_script); step < 0)
+			return step;
+		else if (step > 0 && step < max_count)
+			max_count = step;
+		int got = real().getevents(context, min_count, max_count, events, timeout);
+		for (int i = 0; i < got; ++i) {
+			if (cancelled_.erase(events[i].obj) != 0)
+				events[i].res = cancelled_result;
+		}
+		return got;
+	}
+
+	int cancel(io_context_t context, iocb *request, io_event *result) override
+	{
+		++cancel_calls;
+		int step = next(cancel_script);
+		if (step == -EINPROGRESS) {
+			cancelled_.insert(request);
+			return step;
+		}
+		if (step != 0)
+			return step;
+		return real().cancel(context, request, result);
+	}
+
+private:
+	// io_event.res holds a negative errno as an unsigned long.
+	static constexpr auto cancelled_result = static_cast<unsigned long>(-long{ECANCELED});
+
+	static detail::kernel_aio &real() { return detail::linux_kernel_aio(); }
+
+	static int next(std::deque<int> &script)
+	{
+		if (script.empty())
+			return 0;
+		int step = script.front();
+		script.pop_front();
+		return step;
+	}
+
+	std::set<iocb *> cancelled_;
+};
+
+// Blocks until `count` more requests of the context with this eventfd have completed in the
+// kernel: their events are then all in the ring, for the next io_getevents to take together.
+// The kernel adds 1 to the eventfd per completion; reading it here is harmless, since the library
+// takes it as a hint only. Call it when no request of the context is being reaped.
+inline void await_completions(int eventfd, unsigned count)
+{
+	std::uint64_t seen = 0;
+	while (seen < count) {
+		pollfd readable{eventfd, POLLIN, 0};
+		if (::poll(&readable, 1, -1) < 0)
+			continue; // EINTR
+		std::uint64_t added = 0;
+		if (::read(eventfd, &added, sizeof added) == static_cast<ssize_t>(sizeof added))
+			seen += added;
+	}
+}
+
+} // namespace kaio::testing
