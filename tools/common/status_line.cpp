@@ -1,0 +1,38 @@
+#include "status_line.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace kaio::tools {
+
+status_line::status_line(bool wanted)
+	: enabled_(wanted && ::isatty(STDERR_FILENO) == 1), next_(clock::now())
+{
+}
+
+bool status_line::due() const
+{
+	return enabled_ && clock::now() >= next_;
+}
+
+void status_line::show(const std::string &text)
+{
+	if (!enabled_)
+		return;
+	std::fprintf(stderr, "\r\033[K%s", text.c_str());
+	std::fflush(stderr);
+	shown_ = true;
+	next_ = clock::now() + std::chrono::seconds(1);
+}
+
+void status_line::clear()
+{
+	if (!shown_)
+		return;
+	std::fputs("\r\033[K", stderr);
+	std::fflush(stderr);
+	shown_ = false;
+}
+
+} // namespace kaio::tools
