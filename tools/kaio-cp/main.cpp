@@ -1,0 +1,43 @@
+// kaio-cp: copies a file with O_DIRECT and many I/Os in flight, through one kaio context.
+// Exit status: 0 copied (and verified), 1 failed, 2 bad usage.
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "byte_size.hpp"
+#include "copy_file.hpp"
+#include "failure.hpp"
+#include "options.hpp"
+
+namespace {
+
+constexpr int copy_failed = 1;
+
+// -v: "kaio-cp: a -> b: 1048576 bytes (1 MiB) in 0.004 s, 250.0 MiB/s, verified"
+void print_summary(const kaio::cp::options &wanted, const kaio::cp::copy_report &report)
+{
+	double bytes = static_cast<double>(report.bytes);
+	double mib_per_second = report.seconds > 0 ? bytes / (1 << 20) / report.seconds : 0;
+	fmt::print("kaio-cp: {} -> {}: {} bytes ({}) in {:.3f} s, {:.1f} MiB/s{}\n", wanted.source,
+		   wanted.destination, report.bytes, kaio::tools::format_bytes(bytes),
+		   report.seconds, mib_per_second, wanted.verify ? ", verified" : "");
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	kaio::cp::command_line command = kaio::cp::parse_command_line(argc, argv);
+	if (!command.wanted)
+		return command.exit_status;
+	const kaio::cp::options &wanted = *command.wanted;
+	try {
+		kaio::cp::copy_report report = kaio::cp::copy_file(wanted);
+		if (wanted.verbose)
+			print_summary(wanted, report);
+		return 0;
+	} catch (const kaio::cp::failure &error) {
+		fmt::print(stderr, "kaio-cp: {}\n", error.what());
+		return copy_failed;
+	}
+}
