@@ -1,0 +1,174 @@
+// kaio-bench's command line: fio's names and syntax, the defaults, and a one-line reason with
+// exit status 2 for each kind of bad input.
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "options.hpp"
+
+namespace kaio::bench {
+namespace {
+
+std::variant<options, early_exit> parse(std::initializer_list<const char *> arguments)
+{
+	std::vector<const char *> argv{"kaio-bench"};
+	argv.insert(argv.end(), arguments);
+	return parse_options(int(argv.size()), argv.data());
+}
+
+options parsed(std::initializer_list<const char *> arguments)
+{
+	auto result = parse(arguments);
+	if (const early_exit *exit = std::get_if<early_exit>(&result))
+		ADD_FAILURE() << "unexpected exit " << exit->status << ": " << exit->text;
+	return std::holds_alternative<options>(result) ? std::get<options>(result) : options{};
+}
+
+early_exit refused(std::initializer_list<const char *> arguments)
+{
+	auto result = parse(arguments);
+	if (!std::holds_alternative<early_exit>(result)) {
+		ADD_FAILURE() << "accepted";
+		return {};
+	}
+	return std::get<early_exit>(result);
+}
+
+void expect_usage_error(std::initializer_list<const char *> arguments, const std::string &names)
+{
+	early_exit exit = refused(arguments);
+	EXPECT_EQ(exit.status, 2) << exit.text;
+	EXPECT_NE(exit.text.find(names), std::string::npos) << exit.text;
+	EXPECT_EQ(exit.text.find('\n'), std::string::npos) << exit.text;
+}
+
+TEST(BenchOptions, DefaultsAreFios)
+{
+	options wanted = parsed({});
+	EXPECT_EQ(wanted.filename, "kaio-bench.dat");
+	EXPECT_FALSE(wanted.size);
+	EXPECT_EQ(wanted.rw, rw_mode::read);
+	EXPECT_EQ(wanted.rwmixread, 50U);
+	EXPECT_EQ(wanted.bs, 4096U);
+	EXPECT_EQ(wanted.iodepth, 32U);
+	EXPECT_EQ(runtime_limit_s(wanted), 10.0);
+	EXPECT_FALSE(wanted.number_ios);
+	EXPECT_EQ(wanted.numjobs, 1U);
+	EXPECT_EQ(wanted.format, output_format::normal);
+	EXPECT_EQ(wanted.engine, engine_kind::kaio);
+	EXPECT_EQ(wanted.fsync_every, 0U);
+	EXPECT_FALSE(wanted.verify);
+	EXPECT_EQ(wanted.seed, options::default_seed);
+}
+
+TEST(BenchOptions, TakesNameEqualsValueAndNameSpaceValue)
+{
+	options wanted =
+		parsed({"--bs=8k", "--iodepth", "64", "--rw", "randrw", "--rwmixread=70", "--size",
+			"1g", "--numjobs=4", "--engine", "psync", "--output-format=json", "--fsync",
+			"16", "--seed=7", "--verify", "--filename", "/tmp/x", "--number_ios=100"});
+	EXPECT_EQ(wanted.bs, 8192U);
+	EXPECT_EQ(wanted.iodepth, 64U);
+	EXPECT_EQ(wanted.rw, rw_mode::randrw);
+	EXPECT_EQ(wanted.rwmixread, 70U);
+	EXPECT_EQ(wanted.size, 1ULL << 30);
+	EXPECT_EQ(wanted.numjobs, 4U);
+	EXPECT_EQ(wanted.engine, engine_kind::psync);
+	EXPECT_EQ(wanted.format, output_format::json);
+	EXPECT_EQ(wanted.fsync_every, 16U);
+	EXPECT_EQ(wanted.seed, 7U);
+	EXPECT_TRUE(wanted.verify);
+	EXPECT_EQ(wanted.filename, "/tmp/x");
+	EXPECT_EQ(wanted.number_ios, 100U);
+}
+
+TEST(BenchOptions, EveryRwMode)
+{
+	EXPECT_EQ(parsed({"--rw=read"}).rw, rw_mode::read);
+	EXPECT_EQ(parsed({"--rw=write"}).rw, rw_mode::write);
+	EXPECT_EQ(parsed({"--rw=randread"}).rw, rw_mode::randread);
+	EXPECT_EQ(parsed({"--rw=randwrite"}).rw, rw_mode::randwrite);
+	EXPECT_EQ(parsed({"--rw=randrw"}).rw, rw_mode::randrw);
+}
+
+TEST(BenchOptions, TheLastOfARepeatedOptionCounts)
+{
+	EXPECT_EQ(parsed({"--bs=8k", "--bs=16k"}).bs, 16384U);
+}
+
+TEST(BenchOptions, RuntimeTakesFractionsAndUnits)
+{
+	EXPECT_EQ(runtime_limit_s(parsed({"--runtime=2.5"})), 2.5);
+	EXPECT_EQ(runtime_limit_s(parsed({"--runtime=90s"})), 90.0);
+	EXPECT_EQ(runtime_limit_s(parsed({"--runtime=5m"})), 300.0);
+	EXPECT_EQ(runtime_limit_s(parsed({"--runtime=1h"})), 3600.0);
+}
+
+TEST(BenchOptions, NumberIosAloneLiftsTheTimeLimit)
+{
+	EXPECT_FALSE(runtime_limit_s(parsed({"--number_ios=5"})));
+	EXPECT_EQ(runtime_limit_s(parsed({"--number_ios=5", "--runtime=3"})), 3.0);
+}
+
+TEST(BenchOptions, HelpAndVersionExitZero)
+{
+	early_exit help = refused({"--help"});
+	EXPECT_EQ(help.status, 0);
+	for (const char *option :
+	     {"--filename", "--size", "--rw", "--rwmixread", "--bs", "--iodepth", "--runtime",
+	      "--number_ios", "--numjobs", "--output-format", "--engine", "--fsync", "--verify",
+	      "--seed", "--version"})
+		EXPECT_NE(help.text.find(option), std::string::npos) << option;
+	early_exit version = refused({"--version"});
+	EXPECT_EQ(version.status, 0);
+	EXPECT_EQ(version.text, "kaio-bench " KAIO_BENCH_VERSION);
+}
+
+TEST(BenchOptions, UnknownOptionsAndArgumentsAreRefused)
+{
+	expect_usage_error({"--bogus=1"}, "unknown option '--bogus=1'");
+	expect_usage_error({"--direct", "1"}, "unknown option '--direct'");
+	expect_usage_error({"file.dat"}, "unexpected argument 'file.dat'");
+	expect_usage_error({"--bs"}, "--bs");
+}
+
+TEST(BenchOptions, SizesMustBeWholeSectors)
+{
+	expect_usage_error({"--size=1000"}, "--size: 1000 is not a multiple of 512");
+	expect_usage_error({"--size=0"}, "--size");
+	expect_usage_error({"--size=lots"}, "--size: 'lots' is not a size");
+	expect_usage_error({"--bs=1000"}, "--bs: 1000 is not a multiple of 512");
+	expect_usage_error({"--bs=4k", "--size=2k"}, "--bs: 4k is larger than --size 2k");
+	expect_usage_error({"--bs=4g"}, "--bs: 4g is larger than the kernel's largest I/O");
+}
+
+TEST(BenchOptions, NumbersMustBeInRange)
+{
+	expect_usage_error({"--iodepth=0"}, "--iodepth: 0 is outside 1..65535");
+	expect_usage_error({"--iodepth=65536"}, "--iodepth: 65536 is outside 1..65535");
+	expect_usage_error({"--iodepth=many"}, "--iodepth: 'many' is not a whole number");
+	expect_usage_error({"--rwmixread=101"}, "--rwmixread: 101 is outside 0..100");
+	expect_usage_error({"--rwmixread=-1"}, "--rwmixread: '-1' is not a whole number");
+	expect_usage_error({"--numjobs=0"}, "--numjobs: 0 is outside 1..1024");
+	expect_usage_error({"--number_ios=0"}, "--number_ios: 0 is outside");
+	expect_usage_error({"--runtime=0"}, "--runtime: '0' is not a positive number");
+	expect_usage_error({"--runtime=soon"}, "--runtime: 'soon'");
+	expect_usage_error({"--seed=x"}, "--seed: 'x' is not a whole number");
+	expect_usage_error({"--fsync=-2"}, "--fsync");
+}
+
+TEST(BenchOptions, NamesMustBeKnown)
+{
+	expect_usage_error({"--rw=readwrite"},
+			   "--rw: unknown value 'readwrite' (expected read, write, randread, "
+			   "randwrite or randrw)");
+	expect_usage_error({"--engine=libaio"}, "--engine: unknown value 'libaio'");
+	expect_usage_error({"--output-format=xml"}, "--output-format: unknown value 'xml'");
+	expect_usage_error({"--filename="}, "--filename");
+}
+
+} // namespace
+} // namespace kaio::bench

@@ -1,0 +1,265 @@
+// kaio-bench run as a user would, on real files in a temporary directory: every mode on both
+// engines, the JSON report, --verify catching a corrupted block, and the limits. Small files and
+// --number_ios keep it fast; nothing here depends on timing.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <filesystem>
+#include <string>
+#include <tuple>
+
+#include "bench_command.hpp"
+#include "support/direct_file.hpp"
+
+namespace kaio::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::uint64_t file_size = 8 << 20;
+constexpr std::uint64_t block_size = 4096;
+constexpr std::uint64_t blocks = file_size / block_size;
+
+std::string on(const direct_file &file)
+{
+	return "--filename=" + shell_quoted(file.path()) + " --size=8m --bs=4k ";
+}
+
+// The JSON report of a run that must succeed.
+json report_of(const std::string &arguments)
+{
+	command_result result = run_bench(arguments + " --output-format=json");
+	EXPECT_EQ(result.exit_status, 0) << arguments << "\n" << result.output;
+	json report = json::parse(result.output, nullptr, false);
+	EXPECT_FALSE(report.is_discarded()) << "not one JSON document:\n" << result.output;
+	return report;
+}
+
+void expect_latency(const json &latency, const std::string &where)
+{
+	for (const char *key : {"mean", "min", "max", "p50", "p90", "p99", "p999", "p9999"})
+		ASSERT_TRUE(latency.contains(key)) << where << ".lat_ns." << key;
+	EXPECT_GT(latency["min"].get<double>(), 0) << where;
+	EXPECT_LE(latency["min"].get<double>(), latency["mean"].get<double>()) << where;
+	EXPECT_LE(latency["mean"].get<double>(), latency["max"].get<double>()) << where;
+	EXPECT_LE(latency["p50"].get<double>(), latency["p90"].get<double>()) << where;
+	EXPECT_LE(latency["p90"].get<double>(), latency["p99"].get<double>()) << where;
+	EXPECT_LE(latency["p99"].get<double>(), latency["p999"].get<double>()) << where;
+	EXPECT_LE(latency["p999"].get<double>(), latency["p9999"].get<double>()) << where;
+	EXPECT_LE(latency["p9999"].get<double>(), latency["max"].get<double>()) << where;
+}
+
+// The keys a job and the total share, with values a working run must have.
+void expect_results(const json &results, const std::string &where)
+{
+	for (const char *key : {"ios", "bytes", "errors", "syncs", "elapsed_s", "iops", "bw_bytes",
+				"lat_ns", "read", "write", "cpu", "cpu_us_per_io", "kaio"})
+		ASSERT_TRUE(results.contains(key)) << where << "." << key;
+	EXPECT_GT(results["ios"].get<std::uint64_t>(), 0U) << where;
+	EXPECT_EQ(results["bytes"].get<std::uint64_t>(),
+		  results["ios"].get<std::uint64_t>() * block_size)
+		<< where;
+	EXPECT_EQ(results["errors"], 0) << where;
+	EXPECT_GT(results["elapsed_s"].get<double>(), 0) << where;
+	EXPECT_GT(results["iops"].get<double>(), 0) << where;
+	EXPECT_GT(results["bw_bytes"].get<double>(), 0) << where;
+	EXPECT_GE(results["cpu_us_per_io"].get<double>(), 0) << where;
+	EXPECT_TRUE(results["cpu"].contains("user_s") && results["cpu"].contains("system_s"));
+	expect_latency(results["lat_ns"], where);
+	for (const char *direction : {"read", "write"})
+		for (const char *key : {"ios", "bytes", "iops", "bw_bytes", "lat_ns"})
+			EXPECT_TRUE(results[direction].contains(key)) << where << "." << direction;
+	EXPECT_EQ(results["read"]["ios"].get<std::uint64_t>() +
+			  results["write"]["ios"].get<std::uint64_t>(),
+		  results["ios"].get<std::uint64_t>())
+		<< where;
+	for (const char *key : {"submit_calls", "getevents_calls", "eventfd_reads", "waits"})
+		EXPECT_TRUE(results["kaio"].contains(key)) << where << ".kaio." << key;
+}
+
+using mode_and_engine = std::tuple<const char *, const char *>;
+
+class BenchEveryMode : public ::testing::TestWithParam<mode_and_engine> {};
+
+TEST_P(BenchEveryMode, RunsAndPrintsIops)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	auto [mode, engine] = GetParam();
+	command_result result =
+		run_bench(on(file) + "--number_ios=2000 --rw=" + mode + " --engine=" + engine);
+	EXPECT_EQ(result.exit_status, 0) << result.output;
+	EXPECT_NE(result.output.find("job 0: ios=2000, errors=0"), std::string::npos)
+		<< result.output;
+	EXPECT_NE(result.output.find("IOPS="), std::string::npos) << result.output;
+	EXPECT_NE(result.output.find("lat percentiles (usec): p50="), std::string::npos)
+		<< result.output;
+	EXPECT_EQ(result.output.find('\r'), std::string::npos) << "a status line off a terminal";
+}
+
+INSTANTIATE_TEST_SUITE_P(ModesAndEngines, BenchEveryMode,
+			 ::testing::Combine(::testing::Values("read", "write", "randread",
+							      "randwrite", "randrw"),
+					    ::testing::Values("kaio", "psync")),
+			 [](const ::testing::TestParamInfo<mode_and_engine> &param) {
+				 return std::string(std::get<0>(param.param)) + "_" +
+					std::get<1>(param.param);
+			 });
+
+class BenchEngine : public ::testing::TestWithParam<const char *> {};
+
+INSTANTIATE_TEST_SUITE_P(Engines, BenchEngine, ::testing::Values("kaio", "psync"),
+			 [](const ::testing::TestParamInfo<const char *> &param) {
+				 return std::string(param.param);
+			 });
+
+TEST_P(BenchEngine, JsonHasEveryDocumentedKey)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	json report = report_of(on(file) +
+				"--rw=randrw --iodepth=8 --number_ios=3000 --engine=" + GetParam());
+	EXPECT_EQ(report["rw"], "randrw");
+	EXPECT_EQ(report["rwmixread"], 50);
+	EXPECT_EQ(report["bs"], block_size);
+	EXPECT_EQ(report["size"], file_size);
+	EXPECT_EQ(report["iodepth"], 8);
+	EXPECT_EQ(report["numjobs"], 1);
+	EXPECT_EQ(report["engine"], GetParam());
+	EXPECT_EQ(report["filename"], file.path().string());
+	EXPECT_TRUE(report["runtime_s"].is_null()) << "only --number_ios limits this run";
+	EXPECT_EQ(report["number_ios"], 3000);
+	for (const char *key : {"version", "fsync", "verify", "seed", "verify_result"})
+		EXPECT_TRUE(report.contains(key)) << key;
+	expect_results(report, "total");
+	ASSERT_EQ(report["jobs"].size(), 1U);
+	expect_results(report["jobs"][0], "jobs[0]");
+	EXPECT_EQ(report["jobs"][0]["job"], 0);
+	EXPECT_EQ(report["jobs"][0]["ios"], 3000);
+	EXPECT_GT(report["jobs"][0]["read"]["ios"].get<std::uint64_t>(), 0U);
+	EXPECT_GT(report["jobs"][0]["write"]["ios"].get<std::uint64_t>(), 0U);
+	bool kaio = std::string(GetParam()) == "kaio";
+	EXPECT_EQ(report["jobs"][0]["kaio"]["submit_calls"].get<std::uint64_t>() > 0, kaio);
+	EXPECT_EQ(report["jobs"][0]["kaio"]["getevents_calls"].get<std::uint64_t>() > 0, kaio);
+}
+
+TEST_P(BenchEngine, VerifiedWritesPassThenACorruptedBlockIsNamed)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	std::string engine = std::string(" --engine=") + GetParam();
+	std::string whole_file = " --number_ios=" + std::to_string(blocks);
+	command_result written = run_bench(on(file) + "--rw=write --verify" + whole_file + engine);
+	ASSERT_EQ(written.exit_status, 0) << written.output;
+	EXPECT_NE(written.output.find("verify: 2048 blocks checked, 0 errors"), std::string::npos)
+		<< written.output;
+
+	constexpr off_t corrupted = 3 * block_size * 257; // a block in the middle, 3158016
+	std::array<char, block_size> garbage;
+	garbage.fill('#');
+	int fd = ::open(file.path().c_str(), O_WRONLY);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(::pwrite(fd, garbage.data(), garbage.size(), corrupted), ssize_t(block_size));
+	ASSERT_EQ(::fsync(fd), 0);
+	::close(fd);
+
+	command_result read = run_bench(on(file) + "--rw=read --verify" + whole_file + engine);
+	EXPECT_EQ(read.exit_status, 1) << read.output;
+	EXPECT_NE(read.output.find("kaio-bench: verify at offset 3158016: no stamp"),
+		  std::string::npos)
+		<< read.output;
+	EXPECT_NE(read.output.find("errors=1"), std::string::npos) << read.output;
+}
+
+TEST_P(BenchEngine, FsyncEveryNWrites)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	json report = report_of(on(file) +
+				"--rw=write --fsync=8 --number_ios=256 --engine=" + GetParam());
+	std::uint64_t syncs = report["jobs"][0]["syncs"].get<std::uint64_t>();
+	// psync makes one per 8 writes; kaio keeps one in flight and folds the ones due meanwhile.
+	EXPECT_GE(syncs, 1U);
+	EXPECT_LE(syncs, 256U / 8);
+	if (std::string(GetParam()) == "psync") {
+		EXPECT_EQ(syncs, 256U / 8);
+	}
+}
+
+TEST_P(BenchEngine, NumberIosStopsEachOfTwoJobs)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	json report = report_of(
+		on(file) + "--rw=randread --numjobs=2 --number_ios=777 --engine=" + GetParam());
+	ASSERT_EQ(report["jobs"].size(), 2U);
+	for (int job = 0; job < 2; ++job) {
+		EXPECT_EQ(report["jobs"][job]["job"], job);
+		EXPECT_EQ(report["jobs"][job]["ios"], 777);
+		expect_results(report["jobs"][job], "jobs[" + std::to_string(job) + "]");
+	}
+	EXPECT_EQ(report["ios"], 2 * 777);
+	EXPECT_EQ(report["numjobs"], 2);
+}
+
+TEST(BenchRun, TwoJobsPrintTwoReportsAndTheTotal)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	command_result result = run_bench(on(file) + "--rw=randread --numjobs=2 --number_ios=500");
+	EXPECT_EQ(result.exit_status, 0) << result.output;
+	for (const char *part :
+	     {"numjobs=2", "job 0: ios=500", "job 1: ios=500", "total (2 jobs): ios=1000"})
+		EXPECT_NE(result.output.find(part), std::string::npos) << part << "\n"
+								       << result.output;
+}
+
+TEST(BenchRun, RandomWritesVerifyEveryBlockWritten)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	json report = report_of(on(file) + "--rw=randwrite --verify --number_ios=1000");
+	ASSERT_TRUE(report["verify_result"].is_object()) << report.dump(2);
+	std::uint64_t checked = report["verify_result"]["blocks"].get<std::uint64_t>();
+	EXPECT_GT(checked, 0U);
+	EXPECT_LE(checked, 1000U); // the distinct blocks written
+	EXPECT_EQ(report["verify_result"]["errors"], 0);
+	EXPECT_EQ(report["errors"], 0);
+}
+
+TEST(BenchRun, ReadsVerifyTheStampsOfAFreshLayout)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	json report = report_of(on(file) + "--rw=randread --verify --number_ios=2000");
+	EXPECT_EQ(report["errors"], 0);
+	EXPECT_TRUE(report["verify_result"].is_null()) << "a read run has no final pass";
+}
+
+TEST(BenchRun, RuntimeEndsTheRun)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	json report = report_of(on(file) + "--rw=randread --runtime=0.2");
+	EXPECT_EQ(report["runtime_s"], 0.2);
+	EXPECT_TRUE(report["number_ios"].is_null());
+	EXPECT_GT(report["ios"].get<std::uint64_t>(), 0U);
+}
+
+TEST(BenchRun, AMissingFileIsCreatedAndLaidOut)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	std::filesystem::path created = file.directory() / "new.dat";
+	command_result result = run_bench("--filename=" + shell_quoted(created) +
+					  " --size=8m --rw=read --verify --number_ios=2048");
+	EXPECT_EQ(result.exit_status, 0) << result.output;
+	EXPECT_EQ(std::filesystem::file_size(created), file_size);
+}
+
+TEST(BenchRun, ALongerFileIsUsedUpToSize)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	ASSERT_EQ(run_bench(on(file) + "--number_ios=1").exit_status, 0);
+	json report = report_of("--filename=" + shell_quoted(file.path()) +
+				" --size=1m --rw=read --verify --number_ios=1000");
+	EXPECT_EQ(report["size"], 1 << 20);
+	EXPECT_EQ(std::filesystem::file_size(file.path()), file_size);
+}
+
+} // namespace
+} // namespace kaio::testing

@@ -1,0 +1,14 @@
+// A kaio::context, or a failure that says why not: above all the system-wide limit
+// /proc/sys/fs/aio-max-nr, which every context's capacity counts against.
+#pragma once
+
+#include <cstdint>
+
+#include "kaio/context.hpp"
+
+namespace kaio::bench {
+
+// `run_needs`: the capacity of all the contexts the run creates, for the advice on aio-max-nr.
+kaio::context open_context(unsigned capacity, std::uint64_t run_needs);
+
+} // namespace kaio::bench

@@ -1,0 +1,234 @@
+#include "report.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+
+#include "byte_size.hpp"
+
+namespace kaio::bench {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+struct percentile_point {
+	const char *label; // as printed
+	const char *key;   // in JSON
+	double percent;
+};
+
+constexpr std::array percentile_points{
+	percentile_point{"p50", "p50", 50},
+	percentile_point{"p90", "p90", 90},
+	percentile_point{"p99", "p99", 99},
+	percentile_point{"p99.9", "p999", 99.9},
+	percentile_point{"p99.99", "p9999", 99.99},
+};
+
+double per_second(std::uint64_t count, double elapsed_s)
+{
+	return elapsed_s > 0 ? double(count) / elapsed_s : 0;
+}
+
+double cpu_us_per_io(const job_result &job)
+{
+	return job.ios() > 0 ? job.cpu.total_s() * 1e6 / double(job.ios()) : 0;
+}
+
+double per_io(std::uint64_t calls, const job_result &job)
+{
+	return job.ios() > 0 ? double(calls) / double(job.ios()) : 0;
+}
+
+// --- text ---------------------------------------------------------------------------------
+
+// Three significant digits or the whole number: 0.97, 31.2, 214, 4601.
+std::string number_text(double value)
+{
+	int decimals = value >= 100 ? 0 : value >= 10 ? 1 : 2;
+	return fmt::format("{:.{}f}", value, decimals);
+}
+
+struct time_unit {
+	const char *name;
+	double ns;
+};
+
+// fio's choice: the unit that keeps the typical latency a small number.
+time_unit unit_for(std::uint64_t typical_ns)
+{
+	if (typical_ns < 10'000)
+		return {"nsec", 1};
+	if (typical_ns < 10'000'000)
+		return {"usec", 1e3};
+	return {"msec", 1e6};
+}
+
+std::string latency_text(const latency_histogram &latency)
+{
+	time_unit unit = unit_for(latency.percentile(50));
+	auto in_unit = [&](double ns) { return number_text(ns / unit.ns); };
+	std::string text = fmt::format("    lat ({}): min={}, max={}, avg={}\n", unit.name,
+				       in_unit(double(latency.min())),
+				       in_unit(double(latency.max())), in_unit(latency.mean()));
+	text += fmt::format("    lat percentiles ({}):", unit.name);
+	for (const percentile_point &point : percentile_points)
+		text += fmt::format("{} {}={}", &point == percentile_points.data() ? "" : ",",
+				    point.label,
+				    in_unit(double(latency.percentile(point.percent))));
+	return text + "\n";
+}
+
+std::string direction_text(const char *name, const direction_result &direction, double elapsed_s)
+{
+	return fmt::format("  {}: IOPS={}, BW={}/s ({} in {:.2f}s)\n", name,
+			   count_text(per_second(direction.ios, elapsed_s)),
+			   tools::format_bytes(per_second(direction.bytes, elapsed_s)),
+			   tools::format_bytes(double(direction.bytes)), elapsed_s) +
+	       latency_text(direction.latency);
+}
+
+std::string job_text(const std::string &title, const job_result &job, const options &wanted)
+{
+	std::string text = fmt::format("{}: ios={}, errors={}, elapsed={:.2f}s\n", title, job.ios(),
+				       job.errors, job.elapsed_s);
+	if (!writes_any(wanted.rw) || job.read.ios > 0)
+		text += direction_text("read", job.read, job.elapsed_s);
+	if (writes_any(wanted.rw))
+		text += direction_text("write", job.write, job.elapsed_s);
+	if (job.syncs > 0)
+		text += fmt::format("  fdatasync: {} calls\n", job.syncs);
+	text += fmt::format("  cpu: user={:.2f}s, sys={:.2f}s, {:.2f} usec per I/O\n",
+			    job.cpu.user_s, job.cpu.system_s, cpu_us_per_io(job));
+	if (wanted.engine == engine_kind::kaio)
+		text += fmt::format(
+			"  kaio: io_submit per I/O={:.3f}, io_getevents per I/O={:.3f}, "
+			"eventfd reads={}, waits={}\n",
+			per_io(job.kaio.submit_calls, job), per_io(job.kaio.getevents_calls, job),
+			job.kaio.eventfd_reads, job.kaio.waits);
+	return text;
+}
+
+std::string header_text(const run_summary &summary)
+{
+	const options &wanted = summary.wanted;
+	std::string mix =
+		wanted.rw == rw_mode::randrw ? fmt::format(" rwmixread={}", wanted.rwmixread) : "";
+	return fmt::format("kaio-bench {}: rw={}{} bs={} iodepth={} numjobs={} engine={} size={} "
+			   "filename={}\n",
+			   KAIO_BENCH_VERSION, name_of(wanted.rw), mix,
+			   tools::format_bytes(double(wanted.bs)), wanted.iodepth, wanted.numjobs,
+			   name_of(wanted.engine), tools::format_bytes(double(summary.size)),
+			   wanted.filename);
+}
+
+// --- JSON ---------------------------------------------------------------------------------
+
+json latency_json(const latency_histogram &latency)
+{
+	json out{{"mean", latency.mean()}, {"min", latency.min()}, {"max", latency.max()}};
+	for (const percentile_point &point : percentile_points)
+		out[point.key] = latency.percentile(point.percent);
+	return out;
+}
+
+json direction_json(const direction_result &direction, double elapsed_s)
+{
+	return {{"ios", direction.ios},
+		{"bytes", direction.bytes},
+		{"iops", per_second(direction.ios, elapsed_s)},
+		{"bw_bytes", per_second(direction.bytes, elapsed_s)},
+		{"lat_ns", latency_json(direction.latency)}};
+}
+
+// The keys a job and the total share.
+void add_results(json &out, const job_result &job)
+{
+	out["ios"] = job.ios();
+	out["bytes"] = job.bytes();
+	out["errors"] = job.errors;
+	out["syncs"] = job.syncs;
+	out["elapsed_s"] = job.elapsed_s;
+	out["iops"] = per_second(job.ios(), job.elapsed_s);
+	out["bw_bytes"] = per_second(job.bytes(), job.elapsed_s);
+	out["lat_ns"] = latency_json(job.latency());
+	out["read"] = direction_json(job.read, job.elapsed_s);
+	out["write"] = direction_json(job.write, job.elapsed_s);
+	out["cpu"] = {{"user_s", job.cpu.user_s}, {"system_s", job.cpu.system_s}};
+	out["cpu_us_per_io"] = cpu_us_per_io(job);
+	out["kaio"] = {{"submit_calls", job.kaio.submit_calls},
+		       {"getevents_calls", job.kaio.getevents_calls},
+		       {"eventfd_reads", job.kaio.eventfd_reads},
+		       {"waits", job.kaio.waits}};
+}
+
+json options_json(const run_summary &summary)
+{
+	const options &wanted = summary.wanted;
+	std::optional<double> runtime = runtime_limit_s(wanted);
+	return {{"version", KAIO_BENCH_VERSION},
+		{"filename", wanted.filename},
+		{"size", summary.size},
+		{"rw", name_of(wanted.rw)},
+		{"rwmixread", wanted.rwmixread},
+		{"bs", wanted.bs},
+		{"iodepth", wanted.iodepth},
+		{"numjobs", wanted.numjobs},
+		{"engine", name_of(wanted.engine)},
+		{"runtime_s", runtime ? json(*runtime) : json(nullptr)},
+		{"number_ios", wanted.number_ios ? json(*wanted.number_ios) : json(nullptr)},
+		{"fsync", wanted.fsync_every},
+		{"verify", wanted.verify},
+		{"seed", wanted.seed}};
+}
+
+} // namespace
+
+std::string count_text(double value)
+{
+	if (value < 1000)
+		return fmt::format("{:.0f}", value);
+	if (value < 1e6)
+		return fmt::format("{:.3g}k", value / 1e3);
+	return fmt::format("{:.3g}M", value / 1e6);
+}
+
+std::uint64_t run_summary::errors() const noexcept
+{
+	return total.errors + (verified ? verified->errors : 0);
+}
+
+std::string normal_report(const run_summary &summary)
+{
+	std::string text = header_text(summary);
+	for (const job_result &job : summary.jobs)
+		text += job_text(fmt::format("job {}", job.index), job, summary.wanted);
+	if (summary.jobs.size() > 1)
+		text += job_text(fmt::format("total ({} jobs)", summary.jobs.size()), summary.total,
+				 summary.wanted);
+	if (summary.verified)
+		text += fmt::format("verify: {} blocks checked, {} errors\n",
+				    summary.verified->blocks, summary.verified->errors);
+	return text;
+}
+
+std::string json_report(const run_summary &summary)
+{
+	json out = options_json(summary);
+	add_results(out, summary.total);
+	out["errors"] = summary.errors();
+	out["verify_result"] = summary.verified ? json{{"blocks", summary.verified->blocks},
+						       {"errors", summary.verified->errors}}
+						: json(nullptr);
+	json jobs = json::array();
+	for (const job_result &job : summary.jobs) {
+		json entry{{"job", job.index}};
+		add_results(entry, job);
+		jobs.push_back(std::move(entry));
+	}
+	out["jobs"] = std::move(jobs);
+	return out.dump(2) + "\n";
+}
+
+} // namespace kaio::bench
