@@ -50,7 +50,7 @@ TEST(BenchOptions, DefaultsAreFios)
 	options wanted = parsed({});
 	EXPECT_EQ(wanted.filename, "kaio-bench.dat");
 	EXPECT_FALSE(wanted.size);
-	EXPECT_EQ(wanted.rw, rw_mode::read);
+	EXPECT_EQ(wanted.rw, rw_mode::randread);
 	EXPECT_EQ(wanted.rwmixread, 50U);
 	EXPECT_EQ(wanted.bs, 4096U);
 	EXPECT_EQ(wanted.iodepth, 32U);

@@ -106,7 +106,7 @@ void add_options(CLI::App &app, options &wanted, typed_options &typed)
 	add("--filename", "PATH", wanted.filename, "File or block device (default kaio-bench.dat)");
 	add("--size", "SIZE", typed.size,
 	    "Bytes of the file to use, a multiple of 512 (default 1g)");
-	add("--rw", "MODE", typed.rw, "read, write, randread, randwrite or randrw (default read)");
+	add("--rw", "MODE", typed.rw, "read, write, randread, randwrite or randrw (default randread)");
 	add("--rwmixread", "PERCENT", typed.rwmixread, "Percent of reads in randrw (default 50)");
 	add("--bs", "SIZE", typed.bs, "Bytes per I/O, a multiple of 512 (default 4k)");
 	add("--iodepth", "N", typed.iodepth, "I/Os in flight per job, 1..65535 (default 32)");

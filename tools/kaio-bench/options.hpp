@@ -21,7 +21,7 @@ struct options {
 
 	std::string filename = "kaio-bench.dat";
 	std::optional<std::uint64_t> size; // none: 1 GiB, or a block device's size
-	rw_mode rw = rw_mode::read;
+	rw_mode rw = rw_mode::randread; // the workload people ask a disk about first
 	unsigned rwmixread = 50; // percent of reads in randrw
 	std::uint64_t bs = 4096;
 	unsigned iodepth = 32;
