@@ -33,6 +33,7 @@ context::context(int capacity, context_options options)
 	detail::engine_options settings;
 	settings.capacity = capacity;
 	settings.defer_submit = options.defer_submit;
+	settings.reap_with_syscall = options.reap_with_syscall;
 	settings.wait = std::move(options.wait);
 	std::unique_ptr<detail::engine> core;
 	if (int err = detail::engine::create(std::move(settings), core); err < 0)

@@ -90,7 +90,9 @@ int engine::create(engine_options options, std::unique_ptr<engine> &out)
 }
 
 engine::engine(engine_options &&options, io_context_t kernel_context, int eventfd)
-	: kernel_(*options.kernel), kernel_context_(kernel_context), eventfd_(eventfd),
+	: kernel_(*options.kernel), kernel_context_(kernel_context),
+	  ring_(options.reap_with_syscall ? nullptr : kernel_.completion_ring(kernel_context)),
+	  eventfd_(eventfd),
 	  capacity_(options.capacity), defer_submit_(options.defer_submit),
 	  wait_(std::move(options.wait)),
 	  slots_(new request_slot[static_cast<std::size_t>(capacity_)]),
@@ -301,10 +303,8 @@ int engine::reap()
 	int interrupted = 0;
 	while (in_kernel_ > 0) {
 		io_event events[reap_batch];
-		timespec no_wait{};
 		long want = std::min<long>(reap_batch, in_kernel_);
-		++stats_.getevents_calls;
-		int got = kernel_.getevents(kernel_context_, 0, want, events, &no_wait);
+		int got = take_events(events, want);
 		if (got == -EINTR && ++interrupted < transient_retries)
 			continue;
 		if (got <= 0)
@@ -321,6 +321,19 @@ int engine::reap()
 }
 
 // noexcept: a callback that throws ends the program, as a throwing destructor would.
+// Without waiting: from the ring when we can read it, else through io_getevents.
+int engine::take_events(io_event *events, long want)
+{
+	if (ring_ != nullptr) {
+		int got = reap_ring(*ring_, events, static_cast<int>(want));
+		stats_.ring_reaps += got > 0 ? 1 : 0;
+		return got;
+	}
+	timespec no_wait{};
+	++stats_.getevents_calls;
+	return kernel_.getevents(kernel_context_, 0, want, events, &no_wait);
+}
+
 void engine::complete(request_slot &slot, int result) noexcept
 {
 	if (slot.cancel_outcome != nullptr)

@@ -22,6 +22,7 @@ namespace kaio::detail {
 struct engine_options {
 	int capacity = 0;
 	bool defer_submit = false;
+	bool reap_with_syscall = false; // never read the completion ring in user space
 	wait_callback wait;            // empty: poll(2)
 	kernel_aio *kernel = nullptr;  // null: the real kernel
 };
@@ -68,6 +69,7 @@ private:
 	int run_ready();
 	int run_completing();
 	int reap();
+	int take_events(io_event *events, long want);
 	void complete(request_slot &slot, int result) noexcept;
 	int cancel_in_kernel(request_slot &slot);
 	int wait_for_completion();
@@ -82,6 +84,7 @@ private:
 
 	kernel_aio &kernel_;
 	io_context_t kernel_context_;
+	aio_ring *ring_; // null: reap with io_getevents
 	int eventfd_;
 	int capacity_;
 	bool defer_submit_;

@@ -54,9 +54,10 @@ int kaio::detail::create_io_ctx(io_ctx *ctx, int capacity, int (*wait_cb)(int),
 			if (reserved != 0)
 				return -EINVAL;
 		}
-		if ((options->flags & ~IO_CTX_DEFER_SUBMIT) != 0)
+		if ((options->flags & ~(IO_CTX_DEFER_SUBMIT | IO_CTX_REAP_SYSCALL)) != 0)
 			return -EINVAL;
 		settings.defer_submit = (options->flags & IO_CTX_DEFER_SUBMIT) != 0;
+		settings.reap_with_syscall = (options->flags & IO_CTX_REAP_SYSCALL) != 0;
 	}
 	try {
 		std::unique_ptr<engine> core;
@@ -117,6 +118,7 @@ int io_ctx_get_stats(const io_ctx *ctx, io_ctx_stats *stats)
 	stats->completed = counters.completed;
 	stats->submit_calls = counters.submit_calls;
 	stats->getevents_calls = counters.getevents_calls;
+	stats->ring_reaps = counters.ring_reaps;
 	stats->eventfd_reads = counters.eventfd_reads;
 	stats->waits = counters.waits;
 	stats->in_kernel = counters.in_kernel;

@@ -35,6 +35,8 @@ public:
 	{
 		return io_cancel(context, request, result);
 	}
+
+	aio_ring *completion_ring(io_context_t context) override { return recognise_ring(context); }
 };
 
 } // namespace

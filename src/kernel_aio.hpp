@@ -1,5 +1,5 @@
 // The seam between kaio and the kernel's AIO system calls: everything kaio asks of the kernel
-// goes through one of these five functions. The real implementation calls the kernel; tests put
+// goes through one of these functions. The real implementation calls the kernel; tests put
 // a fault-injecting one in its place to produce what the kernel will not do on demand (a partial
 // io_submit, EAGAIN, EINTR). One virtual call per batch, never per request.
 #pragma once
@@ -7,6 +7,8 @@
 #include <libaio.h>
 
 #include <ctime>
+
+#include "completion_ring.hpp"
 
 namespace kaio::detail {
 
@@ -21,6 +23,8 @@ public:
 	virtual int getevents(io_context_t context, long min_count, long max_count, io_event *events,
 			      timespec *timeout) = 0;
 	virtual int cancel(io_context_t context, iocb *request, io_event *result) = 0;
+	// Where completions can be taken without a system call; null: only through getevents.
+	virtual aio_ring *completion_ring(io_context_t /*context*/) { return nullptr; }
 };
 
 // The kernel itself.

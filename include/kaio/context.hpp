@@ -30,6 +30,8 @@ class io_awaitable;
 struct context_options {
 	// Queue direct submissions until flush(), process() or poll(): one io_submit for a batch.
 	bool defer_submit = false;
+	// Reap only with io_getevents, never from the completion ring (IO_CTX_REAP_SYSCALL).
+	bool reap_with_syscall = false;
 	// How to wait for the eventfd; see io_ctx_create(). Empty: block in poll(2).
 	wait_callback wait;
 };

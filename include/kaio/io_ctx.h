@@ -69,6 +69,13 @@ struct io_ctx_options {
  */
 #define IO_CTX_DEFER_SUBMIT (1u << 0)
 
+/*
+ * Reap completions only with the io_getevents system call. By default kaio takes them straight
+ * from the completion ring the kernel maps into the process, without a system call, and uses
+ * io_getevents only where it does not recognise the ring (and under valgrind).
+ */
+#define IO_CTX_REAP_SYSCALL (1u << 1)
+
 /* Counters since creation, read with io_ctx_get_stats(). */
 struct io_ctx_stats {
 	unsigned long long submitted;       /* requests accepted by the kernel */
@@ -79,7 +86,8 @@ struct io_ctx_stats {
 	unsigned long long waits;           /* calls of wait_cb (or poll(2) without one) */
 	unsigned in_kernel;                 /* requests in the kernel now */
 	unsigned queued;                    /* requests waiting in the library for io_submit */
-	unsigned long long reserved[4];
+	unsigned long long ring_reaps;      /* reaps from the completion ring, no system call */
+	unsigned long long reserved[3];
 };
 
 /*

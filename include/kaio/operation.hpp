@@ -26,6 +26,7 @@ struct context_stats {
 	std::uint64_t completed = 0;
 	std::uint64_t submit_calls = 0;
 	std::uint64_t getevents_calls = 0;
+	std::uint64_t ring_reaps = 0;
 	std::uint64_t eventfd_reads = 0;
 	std::uint64_t waits = 0;
 	unsigned in_kernel = 0;

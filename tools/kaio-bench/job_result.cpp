@@ -11,6 +11,7 @@ void add(kaio::context_stats &sum, const kaio::context_stats &more)
 	sum.completed += more.completed;
 	sum.submit_calls += more.submit_calls;
 	sum.getevents_calls += more.getevents_calls;
+	sum.ring_reaps += more.ring_reaps;
 	sum.eventfd_reads += more.eventfd_reads;
 	sum.waits += more.waits;
 }

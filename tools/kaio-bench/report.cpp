@@ -104,9 +104,9 @@ std::string job_text(const std::string &title, const job_result &job, const opti
 	if (wanted.engine == engine_kind::kaio)
 		text += fmt::format(
 			"  kaio: io_submit per I/O={:.3f}, io_getevents per I/O={:.3f}, "
-			"eventfd reads={}, waits={}\n",
+			"ring reaps per I/O={:.3f}, eventfd reads={}, waits={}\n",
 			per_io(job.kaio.submit_calls, job), per_io(job.kaio.getevents_calls, job),
-			job.kaio.eventfd_reads, job.kaio.waits);
+			per_io(job.kaio.ring_reaps, job), job.kaio.eventfd_reads, job.kaio.waits);
 	return text;
 }
 
@@ -159,6 +159,7 @@ void add_results(json &out, const job_result &job)
 	out["cpu_us_per_io"] = cpu_us_per_io(job);
 	out["kaio"] = {{"submit_calls", job.kaio.submit_calls},
 		       {"getevents_calls", job.kaio.getevents_calls},
+		       {"ring_reaps", job.kaio.ring_reaps},
 		       {"eventfd_reads", job.kaio.eventfd_reads},
 		       {"waits", job.kaio.waits}};
 }
