@@ -21,7 +21,8 @@ namespace kaio::detail {
 
 enum class slot_state : std::uint8_t { free, queued, in_kernel, completing };
 
-struct request_slot {
+// Two cache lines: the iocb the kernel reads, then what completion needs.
+struct alignas(64) request_slot {
 	// Keys carry 15 bits of generation: a slot's key comes back only after 2^15 claims.
 	static constexpr std::uint16_t max_generation = 0x7fff;
 
@@ -60,5 +61,6 @@ struct request_slot {
 		return std::move(callback);
 	}
 };
+static_assert(sizeof(request_slot) == 128, "a slot should fill two cache lines, no more");
 
 } // namespace kaio::detail
