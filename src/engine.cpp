@@ -19,13 +19,10 @@ constexpr std::uintptr_t alignment = 512;
 
 bool aligned(std::uintptr_t value) { return value % alignment == 0; }
 
-int validate_span(const void *buffer, std::size_t length)
+bool valid_span(const void *buffer, std::size_t length)
 {
-	if (buffer == nullptr && length != 0)
-		return -EINVAL;
-	if (!aligned(reinterpret_cast<std::uintptr_t>(buffer)) || !aligned(length))
-		return -EINVAL;
-	return 0;
+	return (buffer != nullptr || length == 0) &&
+	       aligned(reinterpret_cast<std::uintptr_t>(buffer) | length);
 }
 
 int validate_vector(const iovec *iov, int iovcnt)
@@ -34,8 +31,8 @@ int validate_vector(const iovec *iov, int iovcnt)
 		return -EINVAL;
 	std::size_t total = 0;
 	for (int i = 0; i < iovcnt; ++i) {
-		if (int err = validate_span(iov[i].iov_base, iov[i].iov_len); err != 0)
-			return err;
+		if (!valid_span(iov[i].iov_base, iov[i].iov_len))
+			return -EINVAL;
 		// Compared before adding: a sum of huge lengths would wrap around and look small.
 		if (iov[i].iov_len > static_cast<std::size_t>(max_io_bytes) - total)
 			return -EINVAL;
@@ -44,19 +41,43 @@ int validate_vector(const iovec *iov, int iovcnt)
 	return 0;
 }
 
+bool valid_offset(long long offset)
+{
+	return offset >= 0 && aligned(static_cast<std::uintptr_t>(offset));
+}
+
 int validate(const operation &what)
 {
 	if (what.fd < 0)
 		return -EBADF;
-	if (what.op == opcode::fsync || what.op == opcode::fdsync)
-		return 0;
-	if (what.offset < 0 || !aligned(static_cast<std::uintptr_t>(what.offset)))
-		return -EINVAL;
-	if (what.op == opcode::readv || what.op == opcode::writev)
-		return validate_vector(what.iov, what.iovcnt);
-	if (what.length > static_cast<std::size_t>(max_io_bytes))
-		return -EINVAL;
-	return validate_span(what.buffer, what.length);
+	switch (what.op) {
+	case opcode::read:
+	case opcode::write:
+		if (what.length > static_cast<std::size_t>(max_io_bytes))
+			return -EINVAL;
+		return valid_offset(what.offset) && valid_span(what.buffer, what.length) ? 0 : -EINVAL;
+	case opcode::readv:
+	case opcode::writev:
+		return valid_offset(what.offset) ? validate_vector(what.iov, what.iovcnt) : -EINVAL;
+	case opcode::fsync:
+	case opcode::fdsync:
+		break;
+	}
+	return 0;
+}
+
+// The kernel's IOCB_CMD_* for each of our operations.
+short kernel_opcode(opcode op)
+{
+	switch (op) {
+	case opcode::read: return IO_CMD_PREAD;
+	case opcode::write: return IO_CMD_PWRITE;
+	case opcode::readv: return IO_CMD_PREADV;
+	case opcode::writev: return IO_CMD_PWRITEV;
+	case opcode::fsync: return IO_CMD_FSYNC;
+	case opcode::fdsync: return IO_CMD_FDSYNC;
+	}
+	return IO_CMD_NOOP;
 }
 
 // io_event.res is an unsigned long holding either a byte count or a negative errno.
@@ -100,8 +121,14 @@ engine::engine(engine_options &&options, io_context_t kernel_context, int eventf
 	  overflow_iov_(new std::vector<iovec>[static_cast<std::size_t>(capacity_)])
 {
 	free_slots_.reserve(static_cast<std::size_t>(capacity_));
-	for (int index = capacity_ - 1; index >= 0; --index)
+	for (int index = capacity_ - 1; index >= 0; --index) {
 		free_slots_.push_back(index);
+		// What every request of the slot shares, set once: completions signal the eventfd
+		// and come back with the slot's address.
+		iocb &block = slots_[index].control_block;
+		io_set_eventfd(&block, eventfd_);
+		block.data = &slots_[index];
+	}
 	queue_.reserve(static_cast<std::size_t>(capacity_));
 	completing_.reserve(static_cast<std::size_t>(capacity_));
 }
@@ -144,9 +171,8 @@ int engine::submit(const operation &what, completion_callback &&callback)
 
 int engine::claim_slot()
 {
-	while (free_slots_.empty()) {
-		// Full: run completions (waiting for them if need be) until a slot is free.
-		if (int err = process(true); err < 0)
+	if (free_slots_.empty()) {
+		if (int err = wait_for_free_slot(); err < 0)
 			return err;
 	}
 	int index = free_slots_.back();
@@ -155,48 +181,67 @@ int engine::claim_slot()
 	return index;
 }
 
+int engine::wait_for_free_slot()
+{
+	while (free_slots_.empty()) {
+		// Full: run completions (waiting for them if need be) until a slot is free.
+		if (int err = process(true); err < 0)
+			return err;
+	}
+	return 0;
+}
+
+// Fills in what differs from one request to the next; the rest was set at create.
 int engine::prepare(request_slot &slot, int index, const operation &what) noexcept
 {
 	iocb &block = slot.control_block;
+	block.aio_lio_opcode = kernel_opcode(what.op);
+	block.aio_fildes = what.fd;
 	switch (what.op) {
 	case opcode::read:
-		io_prep_pread(&block, what.fd, what.buffer, what.length, what.offset);
-		break;
 	case opcode::write:
-		io_prep_pwrite(&block, what.fd, what.buffer, what.length, what.offset);
-		break;
+		block.u.c.buf = what.buffer;
+		block.u.c.nbytes = what.length;
+		block.u.c.offset = what.offset;
+		return 0;
 	case opcode::readv:
 	case opcode::writev: {
-		// The kernel reads the iovec array at io_submit, which may come later than this call:
-		// keep our own copy so the caller's array may go at once.
-		iovec *copy = &inline_iov_[static_cast<std::size_t>(index) * inline_iovecs];
-		if (what.iovcnt > inline_iovecs) {
-			std::vector<iovec> &overflow = overflow_iov_[index];
-			try {
-				overflow.assign(what.iov, what.iov + what.iovcnt);
-			} catch (const std::bad_alloc &) {
-				return -ENOMEM;
-			}
-			copy = overflow.data();
-		} else {
-			std::copy_n(what.iov, what.iovcnt, copy);
-		}
-		if (what.op == opcode::readv)
-			io_prep_preadv(&block, what.fd, copy, what.iovcnt, what.offset);
-		else
-			io_prep_pwritev(&block, what.fd, copy, what.iovcnt, what.offset);
-		break;
+		iovec *copy = copy_vector(index, what.iov, what.iovcnt);
+		if (copy == nullptr)
+			return -ENOMEM;
+		// u.v's fields lie where u.c's do; nbytes also clears the half that u.v.nr leaves.
+		block.u.c.buf = copy;
+		block.u.c.nbytes = static_cast<unsigned long>(what.iovcnt);
+		block.u.c.offset = what.offset;
+		return 0;
 	}
 	case opcode::fsync:
-		io_prep_fsync(&block, what.fd);
-		break;
 	case opcode::fdsync:
-		io_prep_fdsync(&block, what.fd);
 		break;
 	}
-	io_set_eventfd(&block, eventfd_);
-	block.data = &slot;
+	// The kernel refuses a sync whose buffer, length or offset is not zero.
+	block.u.c.buf = nullptr;
+	block.u.c.nbytes = 0;
+	block.u.c.offset = 0;
 	return 0;
+}
+
+// The kernel reads the iovec array at io_submit, which may come later than the submission:
+// keep our own copy so the caller's array may go at once. Null when memory runs out.
+iovec *engine::copy_vector(int index, const iovec *iov, int iovcnt) noexcept
+{
+	if (iovcnt <= inline_iovecs) {
+		iovec *copy = &inline_iov_[static_cast<std::size_t>(index) * inline_iovecs];
+		std::copy_n(iov, iovcnt, copy);
+		return copy;
+	}
+	std::vector<iovec> &overflow = overflow_iov_[index];
+	try {
+		overflow.assign(iov, iov + iovcnt);
+	} catch (const std::bad_alloc &) {
+		return nullptr;
+	}
+	return overflow.data();
 }
 
 int engine::flush()

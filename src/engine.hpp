@@ -63,7 +63,9 @@ private:
 
 	int process(bool may_wait);
 	int claim_slot();
+	int wait_for_free_slot();
 	int prepare(request_slot &slot, int index, const operation &what) noexcept;
+	iovec *copy_vector(int index, const iovec *iov, int iovcnt) noexcept;
 	int send_queue();
 	void reject_queue_head(int error);
 	int run_ready();
