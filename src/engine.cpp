@@ -14,72 +14,6 @@
 namespace kaio::detail {
 namespace {
 
-constexpr long max_io_bytes = 0x7ffff000L; // the kernel's MAX_RW_COUNT
-constexpr std::uintptr_t alignment = 512;
-
-bool aligned(std::uintptr_t value) { return value % alignment == 0; }
-
-bool valid_span(const void *buffer, std::size_t length)
-{
-	return (buffer != nullptr || length == 0) &&
-	       aligned(reinterpret_cast<std::uintptr_t>(buffer) | length);
-}
-
-int validate_vector(const iovec *iov, int iovcnt)
-{
-	if (iov == nullptr || iovcnt < 1 || iovcnt > IOV_MAX)
-		return -EINVAL;
-	std::size_t total = 0;
-	for (int i = 0; i < iovcnt; ++i) {
-		if (!valid_span(iov[i].iov_base, iov[i].iov_len))
-			return -EINVAL;
-		// Compared before adding: a sum of huge lengths would wrap around and look small.
-		if (iov[i].iov_len > static_cast<std::size_t>(max_io_bytes) - total)
-			return -EINVAL;
-		total += iov[i].iov_len;
-	}
-	return 0;
-}
-
-bool valid_offset(long long offset)
-{
-	return offset >= 0 && aligned(static_cast<std::uintptr_t>(offset));
-}
-
-int validate(const operation &what)
-{
-	if (what.fd < 0)
-		return -EBADF;
-	switch (what.op) {
-	case opcode::read:
-	case opcode::write:
-		if (what.length > static_cast<std::size_t>(max_io_bytes))
-			return -EINVAL;
-		return valid_offset(what.offset) && valid_span(what.buffer, what.length) ? 0 : -EINVAL;
-	case opcode::readv:
-	case opcode::writev:
-		return valid_offset(what.offset) ? validate_vector(what.iov, what.iovcnt) : -EINVAL;
-	case opcode::fsync:
-	case opcode::fdsync:
-		break;
-	}
-	return 0;
-}
-
-// The kernel's IOCB_CMD_* for each of our operations.
-short kernel_opcode(opcode op)
-{
-	switch (op) {
-	case opcode::read: return IO_CMD_PREAD;
-	case opcode::write: return IO_CMD_PWRITE;
-	case opcode::readv: return IO_CMD_PREADV;
-	case opcode::writev: return IO_CMD_PWRITEV;
-	case opcode::fsync: return IO_CMD_FSYNC;
-	case opcode::fdsync: return IO_CMD_FDSYNC;
-	}
-	return IO_CMD_NOOP;
-}
-
 // io_event.res is an unsigned long holding either a byte count or a negative errno.
 int result_of(const io_event &event) { return static_cast<int>(static_cast<long>(event.res)); }
 
@@ -142,26 +76,10 @@ engine::~engine()
 
 // --- submission ---------------------------------------------------------------------------
 
-int engine::submit(const operation &what, completion_callback &&callback)
+// The direct path of submit(): send the queue now, and give the caller the kernel's refusal of
+// its own request, if that is what happens, instead of a callback.
+int engine::send_direct(int index, int key)
 {
-	if (int err = validate(what); err != 0)
-		return err;
-	int index = claim_slot();
-	if (index < 0)
-		return index;
-	request_slot &slot = slots_[index];
-	if (int err = prepare(slot, index, what); err != 0) {
-		slot.finish_without_kernel(err);
-		slot.release().reset();
-		free_slots_.push_back(index);
-		return err;
-	}
-	slot.callback = std::move(callback);
-	queue_.push_back(&slot.control_block);
-	int key = key_of(index);
-	// Submissions from callbacks are gathered and sent together when process() ends.
-	if (defer_submit_ || in_callback())
-		return key;
 	direct_slot_ = index;
 	direct_error_ = 0;
 	send_queue();
@@ -169,16 +87,14 @@ int engine::submit(const operation &what, completion_callback &&callback)
 	return direct_error_ != 0 ? direct_error_ : key;
 }
 
-int engine::claim_slot()
+// A request that could not be prepared gives its slot back at once.
+int engine::unclaim(int index, int error) noexcept
 {
-	if (free_slots_.empty()) {
-		if (int err = wait_for_free_slot(); err < 0)
-			return err;
-	}
-	int index = free_slots_.back();
-	free_slots_.pop_back();
-	slots_[index].claim();
-	return index;
+	request_slot &slot = slots_[index];
+	slot.finish_without_kernel(error);
+	slot.release().reset();
+	free_slots_.push_back(index);
+	return error;
 }
 
 int engine::wait_for_free_slot()
@@ -191,38 +107,15 @@ int engine::wait_for_free_slot()
 	return 0;
 }
 
-// Fills in what differs from one request to the next; the rest was set at create.
-int engine::prepare(request_slot &slot, int index, const operation &what) noexcept
+int engine::prepare_vector(iocb &block, int index, const operation &what) noexcept
 {
-	iocb &block = slot.control_block;
-	block.aio_lio_opcode = kernel_opcode(what.op);
-	block.aio_fildes = what.fd;
-	switch (what.op) {
-	case opcode::read:
-	case opcode::write:
-		block.u.c.buf = what.buffer;
-		block.u.c.nbytes = what.length;
-		block.u.c.offset = what.offset;
-		return 0;
-	case opcode::readv:
-	case opcode::writev: {
-		iovec *copy = copy_vector(index, what.iov, what.iovcnt);
-		if (copy == nullptr)
-			return -ENOMEM;
-		// u.v's fields lie where u.c's do; nbytes also clears the half that u.v.nr leaves.
-		block.u.c.buf = copy;
-		block.u.c.nbytes = static_cast<unsigned long>(what.iovcnt);
-		block.u.c.offset = what.offset;
-		return 0;
-	}
-	case opcode::fsync:
-	case opcode::fdsync:
-		break;
-	}
-	// The kernel refuses a sync whose buffer, length or offset is not zero.
-	block.u.c.buf = nullptr;
-	block.u.c.nbytes = 0;
-	block.u.c.offset = 0;
+	iovec *copy = copy_vector(index, what.iov, what.iovcnt);
+	if (copy == nullptr)
+		return -ENOMEM;
+	// u.v's fields lie where u.c's do; nbytes also clears the half that u.v.nr leaves.
+	block.u.c.buf = copy;
+	block.u.c.nbytes = static_cast<unsigned long>(what.iovcnt);
+	block.u.c.offset = what.offset;
 	return 0;
 }
 
@@ -511,13 +404,6 @@ void engine::reap_blocking()
 }
 
 // --- keys ---------------------------------------------------------------------------------
-
-// A key is the slot's generation above its index + 1: always > 0, and a slot's old keys stay
-// dead for 2^15 reuses of that slot.
-int engine::key_of(int index) const noexcept
-{
-	return (static_cast<int>(slots_[index].generation) << 16) | (index + 1);
-}
 
 request_slot *engine::slot_of_key(int key) noexcept
 {

@@ -16,6 +16,7 @@
 #include "kaio/operation.hpp"
 #include "kernel_aio.hpp"
 #include "request_slot.hpp"
+#include "request_validation.hpp"
 
 namespace kaio::detail {
 
@@ -64,7 +65,10 @@ private:
 	int process(bool may_wait);
 	int claim_slot();
 	int wait_for_free_slot();
-	int prepare(request_slot &slot, int index, const operation &what) noexcept;
+	int unclaim(int index, int error) noexcept;
+	int prepare(iocb &block, int index, const operation &what) noexcept;
+	int prepare_vector(iocb &block, int index, const operation &what) noexcept;
+	int send_direct(int index, int key);
 	iovec *copy_vector(int index, const iovec *iov, int iovcnt) noexcept;
 	int send_queue();
 	void reject_queue_head(int error);
@@ -106,5 +110,86 @@ private:
 	bool wait_failed_ = false; // in drain(): wait_cb failed, so wait in the kernel instead
 	context_stats stats_;
 };
+
+// The submission path, inline so that the C and C++ layers compile it into their own calls.
+
+inline int engine::submit(const operation &what, completion_callback &&callback)
+{
+	if (int err = validate(what); err != 0)
+		return err;
+	int index = claim_slot();
+	if (index < 0)
+		return index;
+	request_slot &slot = slots_[index];
+	if (int err = prepare(slot.control_block, index, what); err != 0)
+		return unclaim(index, err);
+	slot.callback = std::move(callback);
+	queue_.push_back(&slot.control_block);
+	int key = key_of(index);
+	// Submissions from callbacks are gathered and sent together when process() ends.
+	if (defer_submit_ || in_callback())
+		return key;
+	return send_direct(index, key);
+}
+
+inline int engine::claim_slot()
+{
+	if (free_slots_.empty()) {
+		if (int err = wait_for_free_slot(); err < 0)
+			return err;
+	}
+	int index = free_slots_.back();
+	free_slots_.pop_back();
+	slots_[index].claim();
+	return index;
+}
+
+// The kernel's IOCB_CMD_* for each of our operations.
+inline short kernel_opcode(opcode op)
+{
+	switch (op) {
+	case opcode::read: return IO_CMD_PREAD;
+	case opcode::write: return IO_CMD_PWRITE;
+	case opcode::readv: return IO_CMD_PREADV;
+	case opcode::writev: return IO_CMD_PWRITEV;
+	case opcode::fsync: return IO_CMD_FSYNC;
+	case opcode::fdsync: return IO_CMD_FDSYNC;
+	}
+	return IO_CMD_NOOP;
+}
+
+
+// Fills in what differs from one request to the next; the rest was set at create.
+inline int engine::prepare(iocb &block, int index, const operation &what) noexcept
+{
+	block.aio_lio_opcode = kernel_opcode(what.op);
+	block.aio_fildes = what.fd;
+	switch (what.op) {
+	case opcode::read:
+	case opcode::write:
+		block.u.c.buf = what.buffer;
+		block.u.c.nbytes = what.length;
+		block.u.c.offset = what.offset;
+		return 0;
+	case opcode::readv:
+	case opcode::writev:
+		return prepare_vector(block, index, what);
+	case opcode::fsync:
+	case opcode::fdsync:
+		break;
+	}
+	// The kernel refuses a sync whose buffer, length or offset is not zero.
+	block.u.c.buf = nullptr;
+	block.u.c.nbytes = 0;
+	block.u.c.offset = 0;
+	return 0;
+}
+
+// A key is the slot's generation above its index + 1: always > 0, and a slot's old keys stay
+// dead for 2^15 reuses of that slot.
+inline int engine::key_of(int index) const noexcept
+{
+	return (static_cast<int>(slots_[index].generation) << 16) | (index + 1);
+}
 
 } // namespace kaio::detail
