@@ -34,6 +34,7 @@ context::context(int capacity, context_options options)
 	settings.capacity = capacity;
 	settings.defer_submit = options.defer_submit;
 	settings.reap_with_syscall = options.reap_with_syscall;
+	settings.submit_early = options.submit_early;
 	settings.wait = std::move(options.wait);
 	std::unique_ptr<detail::engine> core;
 	if (int err = detail::engine::create(std::move(settings), core); err < 0)

@@ -49,6 +49,7 @@ engine::engine(engine_options &&options, io_context_t kernel_context, int eventf
 	  ring_(options.reap_with_syscall ? nullptr : kernel_.completion_ring(kernel_context)),
 	  eventfd_(eventfd),
 	  capacity_(options.capacity), defer_submit_(options.defer_submit),
+	  submit_early_(options.submit_early),
 	  wait_(std::move(options.wait)),
 	  slots_(new request_slot[static_cast<std::size_t>(capacity_)]),
 	  inline_iov_(new iovec[static_cast<std::size_t>(capacity_) * inline_iovecs]),
@@ -239,9 +240,13 @@ int engine::reap()
 {
 	int ran = 0;
 	int interrupted = 0;
-	while (in_kernel_ > 0) {
+	early_batch_ = 1; // a new burst of completions, whose callbacks may submit
+	// Callbacks may send requests during the reap that complete at once (tmpfs): take no more
+	// than were in the kernel when it began, so that the reap, and process(), come to an end.
+	unsigned budget = in_kernel_;
+	while (static_cast<unsigned>(ran) < budget) {
 		io_event events[reap_batch];
-		long want = std::min<long>(reap_batch, in_kernel_);
+		long want = std::min<long>(reap_batch, budget - static_cast<unsigned>(ran));
 		int got = take_events(events, want);
 		if (got == -EINTR && ++interrupted < transient_retries)
 			continue;

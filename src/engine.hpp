@@ -24,6 +24,7 @@ struct engine_options {
 	int capacity = 0;
 	bool defer_submit = false;
 	bool reap_with_syscall = false; // never read the completion ring in user space
+	bool submit_early = false;      // see IO_CTX_SUBMIT_EARLY
 	wait_callback wait;            // empty: poll(2)
 	kernel_aio *kernel = nullptr;  // null: the real kernel
 };
@@ -69,6 +70,7 @@ private:
 	int prepare(iocb &block, int index, const operation &what) noexcept;
 	int prepare_vector(iocb &block, int index, const operation &what) noexcept;
 	int send_direct(int index, int key);
+	int gather(int key);
 	iovec *copy_vector(int index, const iovec *iov, int iovcnt) noexcept;
 	int send_queue();
 	void reject_queue_head(int error);
@@ -94,6 +96,8 @@ private:
 	int eventfd_;
 	int capacity_;
 	bool defer_submit_;
+	bool submit_early_;
+	std::size_t early_batch_ = 1; // with submit_early: the queue length that sends it now
 	wait_callback wait_;
 
 	std::unique_ptr<request_slot[]> slots_;
@@ -126,10 +130,22 @@ inline int engine::submit(const operation &what, completion_callback &&callback)
 	slot.callback = std::move(callback);
 	queue_.push_back(&slot.control_block);
 	int key = key_of(index);
-	// Submissions from callbacks are gathered and sent together when process() ends.
-	if (defer_submit_ || in_callback())
+	if (in_callback())
+		return gather(key);
+	if (defer_submit_)
 		return key;
 	return send_direct(index, key);
+}
+
+// Submissions from callbacks are gathered and sent together when process() ends; with
+// submit_early, the first goes at once and the rest in batches that double (2, 4, 8, ...).
+inline int engine::gather(int key)
+{
+	if (submit_early_ && queue_.size() >= early_batch_) {
+		send_queue();
+		early_batch_ *= 2;
+	}
+	return key;
 }
 
 inline int engine::claim_slot()

@@ -32,6 +32,8 @@ struct context_options {
 	bool defer_submit = false;
 	// Reap only with io_getevents, never from the completion ring (IO_CTX_REAP_SYSCALL).
 	bool reap_with_syscall = false;
+	// Send what callbacks submit early, in doubling batches (IO_CTX_SUBMIT_EARLY).
+	bool submit_early = false;
 	// How to wait for the eventfd; see io_ctx_create(). Empty: block in poll(2).
 	wait_callback wait;
 };

@@ -59,6 +59,7 @@ TEST(BenchOptions, DefaultsAreFios)
 	EXPECT_EQ(wanted.numjobs, 1U);
 	EXPECT_EQ(wanted.format, output_format::normal);
 	EXPECT_EQ(wanted.engine, engine_kind::kaio);
+	EXPECT_EQ(wanted.submit, submit_mode::early);
 	EXPECT_EQ(wanted.fsync_every, 0U);
 	EXPECT_FALSE(wanted.verify);
 	EXPECT_EQ(wanted.seed, options::default_seed);
@@ -69,7 +70,8 @@ TEST(BenchOptions, TakesNameEqualsValueAndNameSpaceValue)
 	options wanted =
 		parsed({"--bs=8k", "--iodepth", "64", "--rw", "randrw", "--rwmixread=70", "--size",
 			"1g", "--numjobs=4", "--engine", "psync", "--output-format=json", "--fsync",
-			"16", "--seed=7", "--verify", "--filename", "/tmp/x", "--number_ios=100"});
+			"16", "--seed=7", "--verify", "--filename", "/tmp/x", "--number_ios=100",
+			"--submit", "gathered"});
 	EXPECT_EQ(wanted.bs, 8192U);
 	EXPECT_EQ(wanted.iodepth, 64U);
 	EXPECT_EQ(wanted.rw, rw_mode::randrw);
@@ -83,6 +85,7 @@ TEST(BenchOptions, TakesNameEqualsValueAndNameSpaceValue)
 	EXPECT_TRUE(wanted.verify);
 	EXPECT_EQ(wanted.filename, "/tmp/x");
 	EXPECT_EQ(wanted.number_ios, 100U);
+	EXPECT_EQ(wanted.submit, submit_mode::gathered);
 }
 
 TEST(BenchOptions, EveryRwMode)

@@ -34,10 +34,13 @@ failure aio_limit_failure(unsigned capacity, std::uint64_t run_needs)
 
 } // namespace
 
-kaio::context open_context(unsigned capacity, std::uint64_t run_needs)
+kaio::context open_context(unsigned capacity, std::uint64_t run_needs, bool submit_early)
 {
 	try {
-		return kaio::context(int(capacity), {.defer_submit = true, .wait = {}});
+		return kaio::context(int(capacity), {.defer_submit = true,
+						     .reap_with_syscall = false,
+						     .submit_early = submit_early,
+						     .wait = {}});
 	} catch (const std::system_error &error) {
 		if (error.code().value() == EAGAIN)
 			throw aio_limit_failure(capacity, run_needs);

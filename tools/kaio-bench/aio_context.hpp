@@ -9,6 +9,6 @@
 namespace kaio::bench {
 
 // `run_needs`: the capacity of all the contexts the run creates, for the advice on aio-max-nr.
-kaio::context open_context(unsigned capacity, std::uint64_t run_needs);
+kaio::context open_context(unsigned capacity, std::uint64_t run_needs, bool submit_early = false);
 
 } // namespace kaio::bench

@@ -28,6 +28,10 @@ constexpr std::array engine_names{
 	std::pair{"kaio", engine_kind::kaio},
 	std::pair{"psync", engine_kind::psync},
 };
+constexpr std::array submit_names{
+	std::pair{"early", submit_mode::early},
+	std::pair{"gathered", submit_mode::gathered},
+};
 constexpr std::array format_names{
 	std::pair{"normal", output_format::normal},
 	std::pair{"json", output_format::json},
@@ -36,7 +40,7 @@ constexpr std::array format_names{
 // The options as typed; converted and checked afterwards, so every message has one style.
 struct typed_options {
 	std::string size, rw, rwmixread, bs, iodepth, runtime, number_ios, numjobs;
-	std::string format, engine, fsync, seed;
+	std::string format, engine, submit, fsync, seed;
 };
 
 template <class Value, std::size_t N>
@@ -116,6 +120,8 @@ void add_options(CLI::App &app, options &wanted, typed_options &typed)
 	    "Threads, each with its own file descriptor (default 1)");
 	add("--output-format", "FORMAT", typed.format, "normal or json (default normal)");
 	add("--engine", "NAME", typed.engine, "kaio or psync (default kaio)");
+	add("--submit", "MODE", typed.submit,
+	    "early or gathered: how kaio sends what callbacks submit (default early)");
 	add("--fsync", "N", typed.fsync, "fdatasync every N writes (default 0: never)");
 	add("--seed", "N", typed.seed, "Seed of the random offsets (default fixed)");
 	app.add_flag("--verify", wanted.verify, "Stamp written blocks and check them; check reads");
@@ -156,6 +162,8 @@ void convert(const typed_options &typed, options &wanted)
 		wanted.format = choice(format_names, "--output-format", typed.format);
 	if (!typed.engine.empty())
 		wanted.engine = choice(engine_names, "--engine", typed.engine);
+	if (!typed.submit.empty())
+		wanted.submit = choice(submit_names, "--submit", typed.submit);
 	if (!typed.fsync.empty())
 		wanted.fsync_every = whole_number("--fsync", typed.fsync, 0,
 						  std::numeric_limits<std::uint64_t>::max());
@@ -201,6 +209,11 @@ std::string_view name_of(rw_mode rw)
 		if (value == rw)
 			return name;
 	return "?";
+}
+
+std::string_view name_of(submit_mode submit)
+{
+	return submit == submit_mode::early ? "early" : "gathered";
 }
 
 std::string_view name_of(engine_kind engine)

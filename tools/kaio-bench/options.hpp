@@ -12,6 +12,8 @@ namespace kaio::bench {
 
 enum class rw_mode { read, write, randread, randwrite, randrw };
 enum class engine_kind { kaio, psync };
+// How kaio sends what completion callbacks submit (IO_CTX_SUBMIT_EARLY, or all together).
+enum class submit_mode { early, gathered };
 enum class output_format { normal, json };
 
 struct options {
@@ -30,6 +32,7 @@ struct options {
 	unsigned numjobs = 1;
 	output_format format = output_format::normal;
 	engine_kind engine = engine_kind::kaio;
+	submit_mode submit = submit_mode::early; // fio sends each I/O as its slot frees
 	std::uint64_t fsync_every = 0; // writes per fdatasync; 0: never
 	bool verify = false;
 	std::uint64_t seed = default_seed;
@@ -43,6 +46,7 @@ bool writes_any(rw_mode rw);
 
 std::string_view name_of(rw_mode rw);
 std::string_view name_of(engine_kind engine);
+std::string_view name_of(submit_mode submit);
 
 // What main() does instead of a run: print `text` (to stdout for --help and --version, to stderr
 // as "kaio-bench: text" for an error) and exit with `status`.

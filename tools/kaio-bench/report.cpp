@@ -115,11 +115,14 @@ std::string header_text(const run_summary &summary)
 	const options &wanted = summary.wanted;
 	std::string mix =
 		wanted.rw == rw_mode::randrw ? fmt::format(" rwmixread={}", wanted.rwmixread) : "";
-	return fmt::format("kaio-bench {}: rw={}{} bs={} iodepth={} numjobs={} engine={} size={} "
+	std::string submit = wanted.engine == engine_kind::kaio
+				     ? fmt::format(" submit={}", name_of(wanted.submit))
+				     : "";
+	return fmt::format("kaio-bench {}: rw={}{} bs={} iodepth={} numjobs={} engine={}{} size={} "
 			   "filename={}\n",
 			   KAIO_BENCH_VERSION, name_of(wanted.rw), mix,
 			   tools::format_bytes(double(wanted.bs)), wanted.iodepth, wanted.numjobs,
-			   name_of(wanted.engine), tools::format_bytes(double(summary.size)),
+			   name_of(wanted.engine), submit, tools::format_bytes(double(summary.size)),
 			   wanted.filename);
 }
 
@@ -177,6 +180,7 @@ json options_json(const run_summary &summary)
 		{"iodepth", wanted.iodepth},
 		{"numjobs", wanted.numjobs},
 		{"engine", name_of(wanted.engine)},
+		{"submit", name_of(wanted.submit)},
 		{"runtime_s", runtime ? json(*runtime) : json(nullptr)},
 		{"number_ios", wanted.number_ios ? json(*wanted.number_ios) : json(nullptr)},
 		{"fsync", wanted.fsync_every},
