@@ -1,6 +1,8 @@
 // The C++ API: the same engine as the C API, with spans, callables and exceptions at creation.
 #include "kaio/context.hpp"
 
+#include <algorithm>
+#include <climits>
 #include <memory>
 #include <system_error>
 #include <utility>
@@ -18,7 +20,9 @@ operation data_operation(opcode op, int fd, std::span<const std::byte> buffer, s
 
 operation vector_operation(opcode op, int fd, std::span<const iovec> buffers, std::int64_t offset)
 {
-	return {op, fd, nullptr, 0, buffers.data(), static_cast<int>(buffers.size()), offset};
+	// More elements than an int holds are more than IOV_MAX too: validation refuses them.
+	int count = static_cast<int>(std::min<std::size_t>(buffers.size(), INT_MAX));
+	return {op, fd, nullptr, 0, buffers.data(), count, offset};
 }
 
 operation sync_operation(opcode op, int fd)

@@ -332,6 +332,9 @@ int engine::cancel(int key)
 		queue_.erase(std::find(queue_.begin(), queue_.end(), &slot->control_block));
 		slot->finish_without_kernel(-ECANCELED);
 		complete(*slot, -ECANCELED);
+		// What its callback submitted goes now, as after any callback run outside process().
+		if (!defer_submit_ && !in_callback())
+			send_queue();
 		return 0;
 	case slot_state::in_kernel:
 		return cancel_in_kernel(*slot);
@@ -346,12 +349,19 @@ int engine::cancel_in_kernel(request_slot &slot)
 {
 	if (slot.cancel_outcome != nullptr)
 		return -EINPROGRESS; // a cancel of it is already waiting
-	io_event ignored{};
-	int rc = kernel_.cancel(kernel_context_, &slot.control_block, &ignored);
+	io_event stopped{};
+	int rc = kernel_.cancel(kernel_context_, &slot.control_block, &stopped);
 	// Regular files and block devices have no cancel method: io_cancel answers EINVAL and the
-	// request runs to its end. When the kernel does stop one it answers EINPROGRESS (0 on
-	// old kernels) and still delivers the completion through the ring.
-	if (rc != 0 && rc != -EINPROGRESS)
+	// request runs to its end. When the kernel does stop one it answers EINPROGRESS and
+	// delivers the completion through the ring; kernels before 3.11 answered 0 and handed the
+	// event back here instead, posting none.
+	if (rc == 0) {
+		--in_kernel_;
+		int result = result_of(stopped);
+		complete(slot, result);
+		return result == -ECANCELED ? 0 : -EINPROGRESS;
+	}
+	if (rc != -EINPROGRESS)
 		return -EINPROGRESS;
 	constexpr int pending = INT_MIN;
 	int outcome = pending;

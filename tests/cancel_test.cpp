@@ -248,6 +248,58 @@ TEST(Cancel, CallbackCancelsAnotherRequestStillQueued)
 	EXPECT_EQ(stats_of(context.ctx).completed, 2u);
 }
 
+// A write whose callback submits another write: the request that callback makes.
+struct resubmitter {
+	io_ctx *ctx = nullptr;
+	int fd = -1;
+	void *data = nullptr;
+	completion self;
+	completion next;
+	int next_key = 0;
+};
+
+void resubmit_on_completion(int result, void *data)
+{
+	auto *r = static_cast<resubmitter *>(data);
+	record(result, &r->self);
+	r->next_key = io_ctx_write(r->ctx, r->fd, r->data, block, offset_of(1), record, &r->next);
+}
+
+TEST(Cancel, SubmissionFromTheCallbackOfACancelledQueuedRequestIsSent)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer data = patterned(2, 86);
+	completion first;
+	resubmitter victim;
+	fault_kernel kernel;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 4, nullptr, nullptr, &kernel), 0);
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &first), 0);
+	// Out of kernel resources while the first write is in flight: the second stays queued.
+	kernel.submit_script = {-EAGAIN};
+	victim.ctx = &context.ctx;
+	victim.fd = file.fd();
+	victim.data = data.data() + block;
+	int key = io_ctx_write(&context.ctx, file.fd(), data.data() + block, block, offset_of(1),
+			       resubmit_on_completion, &victim);
+	ASSERT_GT(key, 0);
+	ASSERT_EQ(stats_of(context.ctx).queued, 1u);
+
+	EXPECT_EQ(io_ctx_cancel(&context.ctx, key), 0);
+	EXPECT_EQ(victim.self.calls, 1);
+	EXPECT_EQ(victim.self.result, -ECANCELED);
+	EXPECT_GT(victim.next_key, 0);
+	// The write its callback made is in the kernel: an epoll loop that waits now is woken.
+	io_ctx_stats after = stats_of(context.ctx);
+	EXPECT_EQ(after.queued, 0u);
+	EXPECT_EQ(kernel.submitted, 2);
+
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(first.calls, 1);
+	EXPECT_EQ(victim.next.calls, 1);
+	EXPECT_EQ(victim.next.result, block_result);
+}
+
 // Two reads, each ready to cancel the other: the one whose callback runs first does.
 struct rival {
 	io_ctx *ctx = nullptr;
