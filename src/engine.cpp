@@ -184,10 +184,7 @@ void engine::reject_queue_head(int error)
 	int index = index_of(*slot);
 	if (index == direct_slot_) {
 		// Its submit() is still running: the error becomes its return value, no callback.
-		direct_error_ = error;
-		slot->finish_without_kernel(error);
-		slot->release().reset();
-		free_slots_.push_back(index);
+		direct_error_ = unclaim(index, error);
 		return;
 	}
 	slot->finish_without_kernel(error);
@@ -252,15 +249,21 @@ int engine::reap()
 			continue;
 		if (got <= 0)
 			break;
-		in_kernel_ -= static_cast<unsigned>(got);
-		// Callbacks may re-enter process(); the events still to run here are ours alone.
-		for (int i = 0; i < got; ++i)
-			complete(*static_cast<request_slot *>(events[i].data), result_of(events[i]));
+		deliver(events, got);
 		ran += got;
 		if (got < want)
 			break;
 	}
 	return ran;
+}
+
+// Runs the callbacks of events taken from the kernel. Callbacks may re-enter process(); the
+// events still to run here are ours alone.
+void engine::deliver(const io_event *events, int count) noexcept
+{
+	in_kernel_ -= static_cast<unsigned>(count);
+	for (int i = 0; i < count; ++i)
+		complete(*static_cast<request_slot *>(events[i].data), result_of(events[i]));
 }
 
 // noexcept: a callback that throws ends the program, as a throwing destructor would.
@@ -388,6 +391,7 @@ int engine::cancel_in_kernel(request_slot &slot)
 // kernel rather than return early.
 void engine::drain()
 {
+	bool wait_failed = false; // then wait in the kernel instead
 	for (;;) {
 		send_queue();
 		int ran = run_ready();
@@ -398,9 +402,9 @@ void engine::drain()
 		drain_eventfd();
 		if (run_ready() > 0)
 			continue;
-		if (!wait_failed_ && wait_for_completion() < 0)
-			wait_failed_ = true;
-		if (wait_failed_)
+		if (!wait_failed && wait_for_completion() < 0)
+			wait_failed = true;
+		if (wait_failed)
 			reap_blocking();
 	}
 }
@@ -411,11 +415,9 @@ void engine::reap_blocking()
 	++stats_.getevents_calls;
 	int got = kernel_.getevents(kernel_context_, 1, std::min<long>(reap_batch, in_kernel_), events,
 				    nullptr);
-	if (got <= 0)
-		return; // EINTR: the caller loops
-	in_kernel_ -= static_cast<unsigned>(got);
-	for (int i = 0; i < got; ++i)
-		complete(*static_cast<request_slot *>(events[i].data), result_of(events[i]));
+	if (got > 0)
+		deliver(events, got);
+	// else EINTR: the caller loops
 }
 
 // --- keys ---------------------------------------------------------------------------------

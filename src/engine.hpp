@@ -78,6 +78,7 @@ private:
 	int run_completing();
 	int reap();
 	int take_events(io_event *events, long want);
+	void deliver(const io_event *events, int count) noexcept;
 	void complete(request_slot &slot, int result) noexcept;
 	int cancel_in_kernel(request_slot &slot);
 	int wait_for_completion();
@@ -111,7 +112,6 @@ private:
 	int callback_depth_ = 0;
 	int direct_slot_ = -1;   // the request a direct submit() is sending, whose error it returns
 	int direct_error_ = 0;
-	bool wait_failed_ = false; // in drain(): wait_cb failed, so wait in the kernel instead
 	context_stats stats_;
 };
 
