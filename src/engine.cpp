@@ -53,9 +53,10 @@ engine::engine(engine_options &&options, io_context_t kernel_context, int eventf
 	  wait_(std::move(options.wait)),
 	  slots_(new request_slot[static_cast<std::size_t>(capacity_)]),
 	  inline_iov_(new iovec[static_cast<std::size_t>(capacity_) * inline_iovecs]),
-	  overflow_iov_(new std::vector<iovec>[static_cast<std::size_t>(capacity_)])
+	  overflow_iov_(new std::vector<iovec>[static_cast<std::size_t>(capacity_)]),
+	  free_slots_(static_cast<std::size_t>(capacity_)), queue_(static_cast<std::size_t>(capacity_)),
+	  completing_(static_cast<std::size_t>(capacity_))
 {
-	free_slots_.reserve(static_cast<std::size_t>(capacity_));
 	for (int index = capacity_ - 1; index >= 0; --index) {
 		free_slots_.push_back(index);
 		// What every request of the slot shares, set once: completions signal the eventfd
@@ -64,8 +65,6 @@ engine::engine(engine_options &&options, io_context_t kernel_context, int eventf
 		io_set_eventfd(&block, eventfd_);
 		block.data = &slots_[index];
 	}
-	queue_.reserve(static_cast<std::size_t>(capacity_));
-	completing_.reserve(static_cast<std::size_t>(capacity_));
 }
 
 engine::~engine()
@@ -73,6 +72,23 @@ engine::~engine()
 	drain();
 	kernel_.destroy(kernel_context_);
 	::close(eventfd_);
+}
+
+// Inline into the delivery loop: it runs once per completed request.
+[[gnu::always_inline]] inline void engine::complete(request_slot &slot, int result) noexcept
+{
+	if (slot.cancel_outcome != nullptr) {
+		*slot.cancel_outcome = result;
+		slot.cancel_outcome = nullptr;
+	}
+	completion_callback callback = slot.release();
+	free_slots_.push_back(index_of(slot));
+	++stats_.completed;
+	if (!callback)
+		return;
+	++callback_depth_;
+	callback(result);
+	--callback_depth_;
 }
 
 // --- submission ---------------------------------------------------------------------------
@@ -108,15 +124,16 @@ int engine::wait_for_free_slot()
 	return 0;
 }
 
-int engine::prepare_vector(iocb &block, int index, const operation &what) noexcept
+int engine::prepare_vector(iocb &block, int index, const iovec *iov, int iovcnt,
+			   long long offset) noexcept
 {
-	iovec *copy = copy_vector(index, what.iov, what.iovcnt);
+	iovec *copy = copy_vector(index, iov, iovcnt);
 	if (copy == nullptr)
 		return -ENOMEM;
 	// u.v's fields lie where u.c's do; nbytes also clears the half that u.v.nr leaves.
 	block.u.c.buf = copy;
-	block.u.c.nbytes = static_cast<unsigned long>(what.iovcnt);
-	block.u.c.offset = what.offset;
+	block.u.c.nbytes = static_cast<unsigned long>(iovcnt);
+	block.u.c.offset = offset;
 	return 0;
 }
 
@@ -278,20 +295,6 @@ int engine::take_events(io_event *events, long want)
 	timespec no_wait{};
 	++stats_.getevents_calls;
 	return kernel_.getevents(kernel_context_, 0, want, events, &no_wait);
-}
-
-void engine::complete(request_slot &slot, int result) noexcept
-{
-	if (slot.cancel_outcome != nullptr)
-		*slot.cancel_outcome = result;
-	completion_callback callback = slot.release();
-	free_slots_.push_back(index_of(slot));
-	++stats_.completed;
-	if (!callback)
-		return;
-	++callback_depth_;
-	callback(result);
-	--callback_depth_;
 }
 
 int engine::wait_for_completion()

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kaio/inplace_function.hpp"
+#include "fixed_vector.hpp"
 #include "kaio/operation.hpp"
 #include "kernel_aio.hpp"
 #include "request_slot.hpp"
@@ -42,7 +43,9 @@ public:
 	engine(const engine &) = delete;
 	engine &operator=(const engine &) = delete;
 
-	int submit(const operation &what, completion_callback &&callback);
+	// `callback`: a completion_callback, or any callable it can hold, built in the slot itself.
+	template <class Callback>
+	int submit(const operation &what, Callback &&callback);
 	int process() { return process(true); }
 	int poll() { return process(false); }
 	int flush();
@@ -68,7 +71,7 @@ private:
 	int wait_for_free_slot();
 	int unclaim(int index, int error) noexcept;
 	int prepare(iocb &block, int index, const operation &what) noexcept;
-	int prepare_vector(iocb &block, int index, const operation &what) noexcept;
+	int prepare_vector(iocb &block, int index, const iovec *iov, int iovcnt, long long offset) noexcept;
 	int send_direct(int index, int key);
 	int gather(int key);
 	iovec *copy_vector(int index, const iovec *iov, int iovcnt) noexcept;
@@ -104,9 +107,9 @@ private:
 	std::unique_ptr<request_slot[]> slots_;
 	std::unique_ptr<iovec[]> inline_iov_;                 // capacity * inline_iovecs
 	std::unique_ptr<std::vector<iovec>[]> overflow_iov_;  // for longer vectors, per slot
-	std::vector<int> free_slots_;                         // a stack of slot indexes
-	std::vector<iocb *> queue_;                           // claimed, waiting for io_submit
-	std::vector<int> completing_;                         // finished without the kernel
+	fixed_vector<int> free_slots_;                        // a stack of slot indexes
+	fixed_vector<iocb *> queue_;                          // claimed, waiting for io_submit
+	fixed_vector<int> completing_;                        // finished without the kernel
 
 	unsigned in_kernel_ = 0;
 	int callback_depth_ = 0;
@@ -117,7 +120,8 @@ private:
 
 // The submission path, inline so that the C and C++ layers compile it into their own calls.
 
-inline int engine::submit(const operation &what, completion_callback &&callback)
+template <class Callback>
+[[gnu::always_inline]] inline int engine::submit(const operation &what, Callback &&callback)
 {
 	if (int err = validate(what); err != 0)
 		return err;
@@ -127,9 +131,9 @@ inline int engine::submit(const operation &what, completion_callback &&callback)
 	request_slot &slot = slots_[index];
 	if (int err = prepare(slot.control_block, index, what); err != 0)
 		return unclaim(index, err);
-	slot.callback = std::move(callback);
-	queue_.push_back(&slot.control_block);
 	int key = key_of(index);
+	slot.callback = std::forward<Callback>(callback);
+	queue_.push_back(&slot.control_block);
 	if (in_callback())
 		return gather(key);
 	if (defer_submit_)
@@ -148,7 +152,7 @@ inline int engine::gather(int key)
 	return key;
 }
 
-inline int engine::claim_slot()
+[[gnu::always_inline]] inline int engine::claim_slot()
 {
 	if (free_slots_.empty()) {
 		if (int err = wait_for_free_slot(); err < 0)
@@ -176,7 +180,7 @@ inline short kernel_opcode(opcode op)
 
 
 // Fills in what differs from one request to the next; the rest was set at create.
-inline int engine::prepare(iocb &block, int index, const operation &what) noexcept
+[[gnu::always_inline]] inline int engine::prepare(iocb &block, int index, const operation &what) noexcept
 {
 	block.aio_lio_opcode = kernel_opcode(what.op);
 	block.aio_fildes = what.fd;
@@ -189,7 +193,7 @@ inline int engine::prepare(iocb &block, int index, const operation &what) noexce
 		return 0;
 	case opcode::readv:
 	case opcode::writev:
-		return prepare_vector(block, index, what);
+		return prepare_vector(block, index, what.iov, what.iovcnt, what.offset);
 	case opcode::fsync:
 	case opcode::fdsync:
 		break;

@@ -28,8 +28,8 @@ struct alignas(64) request_slot {
 
 	iocb control_block{}; // first: the kernel's view of the request
 	completion_callback callback;
-	int result = 0;               // meaningful in `completing`
 	int *cancel_outcome = nullptr; // io_cancel accepted: where to tell the waiting canceller
+	int result = 0;               // meaningful in `completing`
 	std::uint16_t generation = 0; // part of the key; changes on every claim
 	slot_state state = slot_state::free;
 
@@ -56,8 +56,7 @@ struct alignas(64) request_slot {
 	completion_callback release() noexcept
 	{
 		assert(state != slot_state::free);
-		state = slot_state::free;
-		cancel_outcome = nullptr;
+		state = slot_state::free; // cancel_outcome is cleared by the next claim
 		return std::move(callback);
 	}
 };

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <new>
 #include <type_traits>
@@ -26,19 +27,17 @@ public:
 		requires(!std::is_same_v<D, inplace_function> && std::is_invocable_r_v<R, D &, Args...>)
 	inplace_function(F &&callable) // NOLINT(google-explicit-constructor): a callable converts
 	{
-		static_assert(sizeof(D) <= Capacity,
-			      "callable too large for kaio's inline storage: capture less, or a pointer");
-		static_assert(alignof(D) <= storage_alignment, "callable over-aligned");
-		static_assert(std::is_nothrow_move_constructible_v<D>,
-			      "callable must be nothrow move constructible");
-		// A null pointer makes an empty object; a function named directly is never null.
-		if constexpr ((std::is_pointer_v<D> || std::is_member_pointer_v<D>) &&
-			      !std::is_function_v<std::remove_reference_t<F>>) {
-			if (callable == nullptr)
-				return;
-		}
-		::new (static_cast<void *>(storage_)) D(std::forward<F>(callable));
-		ops_ = &ops_for<D>;
+		construct(std::forward<F>(callable));
+	}
+
+	// Builds the callable in place, without a temporary inplace_function to move from.
+	template <class F, class D = std::decay_t<F>>
+		requires(!std::is_same_v<D, inplace_function> && std::is_invocable_r_v<R, D &, Args...>)
+	inplace_function &operator=(F &&callable)
+	{
+		reset();
+		construct(std::forward<F>(callable));
+		return *this;
 	}
 
 	inplace_function(inplace_function &&other) noexcept { take(other); }
@@ -57,52 +56,77 @@ public:
 
 	~inplace_function() { reset(); }
 
-	explicit operator bool() const noexcept { return ops_ != nullptr; }
+	explicit operator bool() const noexcept { return invoke_ != nullptr; }
 
-	R operator()(Args... args) { return ops_->invoke(storage_, std::forward<Args>(args)...); }
+	R operator()(Args... args) { return invoke_(storage_, std::forward<Args>(args)...); }
 
 	void reset() noexcept
 	{
-		if (ops_ != nullptr) {
-			ops_->destroy(storage_);
-			ops_ = nullptr;
-		}
+		if (manage_ != nullptr)
+			manage_(storage_, nullptr);
+		invoke_ = nullptr;
+		manage_ = nullptr;
 	}
 
 private:
-	struct operations {
-		R (*invoke)(void *, Args &&...);
-		void (*relocate)(void *from, void *to) noexcept;
-		void (*destroy)(void *) noexcept;
-	};
+	template <class F, class D = std::decay_t<F>>
+	void construct(F &&callable)
+	{
+		static_assert(sizeof(D) <= Capacity,
+			      "callable too large for kaio's inline storage: capture less, or a pointer");
+		static_assert(alignof(D) <= storage_alignment, "callable over-aligned");
+		static_assert(std::is_nothrow_move_constructible_v<D>,
+			      "callable must be nothrow move constructible");
+		// A null pointer makes an empty object; a function named directly is never null.
+		if constexpr ((std::is_pointer_v<D> || std::is_member_pointer_v<D>) &&
+			      !std::is_function_v<std::remove_reference_t<F>>) {
+			if (callable == nullptr)
+				return;
+		}
+		::new (static_cast<void *>(storage_)) D(std::forward<F>(callable));
+		invoke_ = &invoke_stored<D>;
+		if constexpr (!std::is_trivially_copyable_v<D>)
+			manage_ = &manage_stored<D>;
+	}
+
+	// Moves the callable from `from` to `to` and destroys the original; with `to` null, only
+	// destroys it. Null for a trivially copyable callable (a function pointer, a lambda that
+	// captures pointers and numbers): its bytes move it and nothing destroys it, which keeps a
+	// request's callback to a few plain copies on the hot path.
+	using manager = void (*)(void *from, void *to) noexcept;
 
 	template <class D>
-	static constexpr operations ops_for = {
-		[](void *self, Args &&...args) -> R {
-			if constexpr (std::is_void_v<R>)
-				std::invoke(*static_cast<D *>(self), std::forward<Args>(args)...);
-			else
-				return std::invoke(*static_cast<D *>(self), std::forward<Args>(args)...);
-		},
-		[](void *from, void *to) noexcept {
+	static R invoke_stored(void *self, Args... args)
+	{
+		if constexpr (std::is_void_v<R>)
+			std::invoke(*static_cast<D *>(self), std::forward<Args>(args)...);
+		else
+			return std::invoke(*static_cast<D *>(self), std::forward<Args>(args)...);
+	}
+
+	template <class D>
+	static void manage_stored(void *from, void *to) noexcept
+	{
+		if (to != nullptr)
 			::new (to) D(std::move(*static_cast<D *>(from)));
-			static_cast<D *>(from)->~D();
-		},
-		[](void *self) noexcept { static_cast<D *>(self)->~D(); },
-	};
+		static_cast<D *>(from)->~D();
+	}
 
 	void take(inplace_function &other) noexcept
 	{
-		if (other.ops_ != nullptr) {
-			other.ops_->relocate(other.storage_, storage_);
-			ops_ = std::exchange(other.ops_, nullptr);
-		}
+		if (other.manage_ != nullptr)
+			other.manage_(other.storage_, storage_);
+		else
+			std::memcpy(storage_, other.storage_, Capacity);
+		invoke_ = std::exchange(other.invoke_, nullptr);
+		manage_ = std::exchange(other.manage_, nullptr);
 	}
 
 	// Pointer alignment is all captures need, and keeps a request slot in two cache lines.
 	static constexpr std::size_t storage_alignment = alignof(void *);
 
-	const operations *ops_ = nullptr;
+	R (*invoke_)(void *, Args...) = nullptr;
+	manager manage_ = nullptr;
 	alignas(storage_alignment) std::byte storage_[Capacity];
 };
 
