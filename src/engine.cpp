@@ -23,6 +23,8 @@ int engine::create(engine_options options, std::unique_ptr<engine> &out)
 {
 	if (options.capacity < 1 || options.capacity > max_capacity)
 		return -EINVAL;
+	if (options.wait_in_getevents && options.wait)
+		return -EINVAL; // a wait_cb owns the waiting
 	kernel_aio &kernel = options.kernel != nullptr ? *options.kernel : linux_kernel_aio();
 	int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (fd < 0)
@@ -49,7 +51,7 @@ engine::engine(engine_options &&options, io_context_t kernel_context, int eventf
 	  ring_(options.reap_with_syscall ? nullptr : kernel_.completion_ring(kernel_context)),
 	  eventfd_(eventfd),
 	  capacity_(options.capacity), defer_submit_(options.defer_submit),
-	  submit_early_(options.submit_early),
+	  submit_early_(options.submit_early), wait_in_getevents_(options.wait_in_getevents),
 	  wait_(std::move(options.wait)),
 	  slots_(new request_slot[static_cast<std::size_t>(capacity_)]),
 	  inline_iov_(new iovec[static_cast<std::size_t>(capacity_) * inline_iovecs]),
@@ -220,6 +222,11 @@ int engine::process(bool may_wait)
 		drain_eventfd();
 	int ran = run_ready();
 	while (ran == 0 && may_wait && in_kernel_ > 0) {
+		if (wait_in_getevents_) {
+			++stats_.waits;
+			ran = reap_blocking(); // 0 after EINTR: look again
+			continue;
+		}
 		drain_eventfd(); // before the last look, so a completion after it makes the fd readable
 		ran = run_ready();
 		if (ran > 0)
@@ -412,15 +419,17 @@ void engine::drain()
 	}
 }
 
-void engine::reap_blocking()
+// Waits in io_getevents for at least one completion and runs what it reaped; returns how many.
+int engine::reap_blocking()
 {
 	io_event events[reap_batch];
 	++stats_.getevents_calls;
 	int got = kernel_.getevents(kernel_context_, 1, std::min<long>(reap_batch, in_kernel_), events,
 				    nullptr);
-	if (got > 0)
-		deliver(events, got);
-	// else EINTR: the caller loops
+	if (got <= 0)
+		return 0; // EINTR: the caller looks again
+	deliver(events, got);
+	return got;
 }
 
 // --- keys ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ struct engine_options {
 	bool defer_submit = false;
 	bool reap_with_syscall = false; // never read the completion ring in user space
 	bool submit_early = false;      // see IO_CTX_SUBMIT_EARLY
+	bool wait_in_getevents = false; // see IO_CTX_WAIT_IN_GETEVENTS; only without `wait`
 	wait_callback wait;            // empty: poll(2)
 	kernel_aio *kernel = nullptr;  // null: the real kernel
 };
@@ -88,7 +89,7 @@ private:
 	void signal_eventfd();
 	void drain_eventfd();
 	void drain();
-	void reap_blocking();
+	int reap_blocking();
 
 	int key_of(int index) const noexcept;
 	request_slot *slot_of_key(int key) noexcept;
@@ -101,6 +102,7 @@ private:
 	int capacity_;
 	bool defer_submit_;
 	bool submit_early_;
+	bool wait_in_getevents_;
 	std::size_t early_batch_ = 1; // with submit_early: the queue length that sends it now
 	wait_callback wait_;
 

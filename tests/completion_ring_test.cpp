@@ -13,6 +13,7 @@
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
 #include "support/direct_file.hpp"
+#include "support/wait_callbacks.hpp"
 
 namespace {
 
@@ -130,6 +131,28 @@ TEST(CompletionRing, ReapSyscallOptionUsesOnlyIoGetevents)
 	io_ctx_stats stats = round_trip(guard.ctx, file.fd(), 64);
 	EXPECT_EQ(stats.ring_reaps, 0u);
 	EXPECT_GT(stats.getevents_calls, 0u);
+}
+
+// Every wait is one io_getevents that also reaps; the eventfd is never read.
+TEST(CompletionRing, WaitInGeteventsWaitsInsideIoGetevents)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_WAIT_IN_GETEVENTS;
+	context_guard guard;
+	ASSERT_EQ(io_ctx_create_opts(&guard.ctx, 16, nullptr, &options), 0);
+	io_ctx_stats stats = round_trip(guard.ctx, file.fd(), 64);
+	EXPECT_EQ(stats.getevents_calls, stats.waits);
+	EXPECT_EQ(stats.eventfd_reads, 0u);
+	EXPECT_EQ(stats.completed, 128u);
+}
+
+TEST(CompletionRing, WaitInGeteventsWithAWaitCallbackIsRefused)
+{
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_WAIT_IN_GETEVENTS;
+	context_guard guard;
+	EXPECT_EQ(io_ctx_create_opts(&guard.ctx, 16, wait_readable, &options), -EINVAL);
 }
 
 } // namespace

@@ -34,6 +34,8 @@ struct context_options {
 	bool reap_with_syscall = false;
 	// Send what callbacks submit early, in doubling batches (IO_CTX_SUBMIT_EARLY).
 	bool submit_early = false;
+	// See IO_CTX_WAIT_IN_GETEVENTS: only without `wait`.
+	bool wait_in_getevents = false;
 	// How to wait for the eventfd; see io_ctx_create(). Empty: block in poll(2).
 	wait_callback wait;
 };

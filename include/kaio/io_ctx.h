@@ -85,6 +85,15 @@ struct io_ctx_options {
  */
 #define IO_CTX_SUBMIT_EARLY (1u << 2)
 
+/*
+ * Without a wait_cb, wait for completions inside io_getevents, which reaps them in the same
+ * call, instead of draining the eventfd and blocking in poll(2): one system call per wait
+ * instead of three, which is what a thread that may block (a benchmark, a plain worker thread)
+ * wants at low queue depths. The eventfd still counts completions but waits no longer drain it.
+ * With a wait_cb this flag is -EINVAL: waiting then belongs to the caller.
+ */
+#define IO_CTX_WAIT_IN_GETEVENTS (1u << 3)
+
 /* Counters since creation, read with io_ctx_get_stats(). */
 struct io_ctx_stats {
 	unsigned long long submitted;       /* requests accepted by the kernel */
@@ -92,7 +101,8 @@ struct io_ctx_stats {
 	unsigned long long submit_calls;    /* io_submit system calls */
 	unsigned long long getevents_calls; /* io_getevents system calls */
 	unsigned long long eventfd_reads;   /* read(2) calls on the eventfd */
-	unsigned long long waits;           /* calls of wait_cb (or poll(2) without one) */
+	unsigned long long waits;           /* calls of wait_cb (or of poll(2) or a waiting
+					       io_getevents without one) */
 	unsigned in_kernel;                 /* requests in the kernel now */
 	unsigned queued;                    /* requests waiting in the library for io_submit */
 	unsigned long long ring_reaps;      /* reaps from the completion ring, no system call */

@@ -60,6 +60,7 @@ TEST(BenchOptions, DefaultsAreFios)
 	EXPECT_EQ(wanted.format, output_format::normal);
 	EXPECT_EQ(wanted.engine, engine_kind::kaio);
 	EXPECT_EQ(wanted.submit, submit_mode::early);
+	EXPECT_EQ(wanted.wait, wait_mode::getevents);
 	EXPECT_EQ(wanted.fsync_every, 0U);
 	EXPECT_FALSE(wanted.verify);
 	EXPECT_EQ(wanted.seed, options::default_seed);
@@ -71,7 +72,7 @@ TEST(BenchOptions, TakesNameEqualsValueAndNameSpaceValue)
 		parsed({"--bs=8k", "--iodepth", "64", "--rw", "randrw", "--rwmixread=70", "--size",
 			"1g", "--numjobs=4", "--engine", "psync", "--output-format=json", "--fsync",
 			"16", "--seed=7", "--verify", "--filename", "/tmp/x", "--number_ios=100",
-			"--submit", "gathered"});
+			"--submit", "gathered", "--wait=poll"});
 	EXPECT_EQ(wanted.bs, 8192U);
 	EXPECT_EQ(wanted.iodepth, 64U);
 	EXPECT_EQ(wanted.rw, rw_mode::randrw);
@@ -86,6 +87,7 @@ TEST(BenchOptions, TakesNameEqualsValueAndNameSpaceValue)
 	EXPECT_EQ(wanted.filename, "/tmp/x");
 	EXPECT_EQ(wanted.number_ios, 100U);
 	EXPECT_EQ(wanted.submit, submit_mode::gathered);
+	EXPECT_EQ(wanted.wait, wait_mode::poll);
 }
 
 TEST(BenchOptions, EveryRwMode)
@@ -170,6 +172,7 @@ TEST(BenchOptions, NamesMustBeKnown)
 			   "randwrite or randrw)");
 	expect_usage_error({"--engine=libaio"}, "--engine: unknown value 'libaio'");
 	expect_usage_error({"--output-format=xml"}, "--output-format: unknown value 'xml'");
+	expect_usage_error({"--wait=spin"}, "--wait: unknown value 'spin' (expected getevents or poll)");
 	expect_usage_error({"--filename="}, "--filename");
 }
 

@@ -34,12 +34,14 @@ failure aio_limit_failure(unsigned capacity, std::uint64_t run_needs)
 
 } // namespace
 
-kaio::context open_context(unsigned capacity, std::uint64_t run_needs, bool submit_early)
+kaio::context open_context(unsigned capacity, std::uint64_t run_needs, bool submit_early,
+			   bool wait_in_getevents)
 {
 	try {
 		return kaio::context(int(capacity), {.defer_submit = true,
 						     .reap_with_syscall = false,
 						     .submit_early = submit_early,
+						     .wait_in_getevents = wait_in_getevents,
 						     .wait = {}});
 	} catch (const std::system_error &error) {
 		if (error.code().value() == EAGAIN)

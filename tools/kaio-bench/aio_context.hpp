@@ -9,6 +9,7 @@
 namespace kaio::bench {
 
 // `run_needs`: the capacity of all the contexts the run creates, for the advice on aio-max-nr.
-kaio::context open_context(unsigned capacity, std::uint64_t run_needs, bool submit_early = false);
+kaio::context open_context(unsigned capacity, std::uint64_t run_needs, bool submit_early = false,
+			   bool wait_in_getevents = false);
 
 } // namespace kaio::bench

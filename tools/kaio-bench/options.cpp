@@ -32,6 +32,10 @@ constexpr std::array submit_names{
 	std::pair{"early", submit_mode::early},
 	std::pair{"gathered", submit_mode::gathered},
 };
+constexpr std::array wait_names{
+	std::pair{"getevents", wait_mode::getevents},
+	std::pair{"poll", wait_mode::poll},
+};
 constexpr std::array format_names{
 	std::pair{"normal", output_format::normal},
 	std::pair{"json", output_format::json},
@@ -40,7 +44,7 @@ constexpr std::array format_names{
 // The options as typed; converted and checked afterwards, so every message has one style.
 struct typed_options {
 	std::string size, rw, rwmixread, bs, iodepth, runtime, number_ios, numjobs;
-	std::string format, engine, submit, fsync, seed;
+	std::string format, engine, submit, wait, fsync, seed;
 };
 
 template <class Value, std::size_t N>
@@ -122,6 +126,8 @@ void add_options(CLI::App &app, options &wanted, typed_options &typed)
 	add("--engine", "NAME", typed.engine, "kaio or psync (default kaio)");
 	add("--submit", "MODE", typed.submit,
 	    "early or gathered: how kaio sends what callbacks submit (default early)");
+	add("--wait", "MODE", typed.wait,
+	    "getevents or poll: how kaio waits for completions (default getevents)");
 	add("--fsync", "N", typed.fsync, "fdatasync every N writes (default 0: never)");
 	add("--seed", "N", typed.seed, "Seed of the random offsets (default fixed)");
 	app.add_flag("--verify", wanted.verify, "Stamp written blocks and check them; check reads");
@@ -164,6 +170,8 @@ void convert(const typed_options &typed, options &wanted)
 		wanted.engine = choice(engine_names, "--engine", typed.engine);
 	if (!typed.submit.empty())
 		wanted.submit = choice(submit_names, "--submit", typed.submit);
+	if (!typed.wait.empty())
+		wanted.wait = choice(wait_names, "--wait", typed.wait);
 	if (!typed.fsync.empty())
 		wanted.fsync_every = whole_number("--fsync", typed.fsync, 0,
 						  std::numeric_limits<std::uint64_t>::max());
@@ -214,6 +222,11 @@ std::string_view name_of(rw_mode rw)
 std::string_view name_of(submit_mode submit)
 {
 	return submit == submit_mode::early ? "early" : "gathered";
+}
+
+std::string_view name_of(wait_mode wait)
+{
+	return wait == wait_mode::getevents ? "getevents" : "poll";
 }
 
 std::string_view name_of(engine_kind engine)

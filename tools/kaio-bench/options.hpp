@@ -14,6 +14,9 @@ enum class rw_mode { read, write, randread, randwrite, randrw };
 enum class engine_kind { kaio, psync };
 // How kaio sends what completion callbacks submit (IO_CTX_SUBMIT_EARLY, or all together).
 enum class submit_mode { early, gathered };
+// How kaio waits for completions: in io_getevents (IO_CTX_WAIT_IN_GETEVENTS), or poll(2) on its
+// eventfd, as an event loop would.
+enum class wait_mode { getevents, poll };
 enum class output_format { normal, json };
 
 struct options {
@@ -33,6 +36,7 @@ struct options {
 	output_format format = output_format::normal;
 	engine_kind engine = engine_kind::kaio;
 	submit_mode submit = submit_mode::early; // fio sends each I/O as its slot frees
+	wait_mode wait = wait_mode::getevents;   // fio's libaio engine waits in io_getevents too
 	std::uint64_t fsync_every = 0; // writes per fdatasync; 0: never
 	bool verify = false;
 	std::uint64_t seed = default_seed;
@@ -47,6 +51,7 @@ bool writes_any(rw_mode rw);
 std::string_view name_of(rw_mode rw);
 std::string_view name_of(engine_kind engine);
 std::string_view name_of(submit_mode submit);
+std::string_view name_of(wait_mode wait);
 
 // What main() does instead of a run: print `text` (to stdout for --help and --version, to stderr
 // as "kaio-bench: text" for an error) and exit with `status`.

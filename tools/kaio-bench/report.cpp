@@ -116,7 +116,8 @@ std::string header_text(const run_summary &summary)
 	std::string mix =
 		wanted.rw == rw_mode::randrw ? fmt::format(" rwmixread={}", wanted.rwmixread) : "";
 	std::string submit = wanted.engine == engine_kind::kaio
-				     ? fmt::format(" submit={}", name_of(wanted.submit))
+				     ? fmt::format(" submit={} wait={}", name_of(wanted.submit),
+						   name_of(wanted.wait))
 				     : "";
 	return fmt::format("kaio-bench {}: rw={}{} bs={} iodepth={} numjobs={} engine={}{} size={} "
 			   "filename={}\n",
@@ -181,6 +182,7 @@ json options_json(const run_summary &summary)
 		{"numjobs", wanted.numjobs},
 		{"engine", name_of(wanted.engine)},
 		{"submit", name_of(wanted.submit)},
+		{"wait", name_of(wanted.wait)},
 		{"runtime_s", runtime ? json(*runtime) : json(nullptr)},
 		{"number_ios", wanted.number_ios ? json(*wanted.number_ios) : json(nullptr)},
 		{"fsync", wanted.fsync_every},
