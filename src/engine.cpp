@@ -57,7 +57,7 @@ engine::engine(engine_options &&options, io_context_t kernel_context, int eventf
 	  inline_iov_(new iovec[static_cast<std::size_t>(capacity_) * inline_iovecs]),
 	  overflow_iov_(new std::vector<iovec>[static_cast<std::size_t>(capacity_)]),
 	  free_slots_(static_cast<std::size_t>(capacity_)), queue_(static_cast<std::size_t>(capacity_)),
-	  completing_(static_cast<std::size_t>(capacity_))
+	  completing_(static_cast<std::size_t>(capacity_)), workers_(eventfd)
 {
 	for (int index = capacity_ - 1; index >= 0; --index) {
 		free_slots_.push_back(index);
@@ -166,6 +166,7 @@ int engine::flush()
 // is empty or requests of ours are in the kernel, whose completions will let it be sent later.
 int engine::send_queue()
 {
+	send_blocking_to_workers();
 	int sent = 0;
 	int transient_failures = 0;
 	while (!queue_.empty()) {
@@ -184,6 +185,8 @@ int engine::send_queue()
 		// A partial submit reports the first failure only on the next call, as an error for
 		// the request at the head of what is left.
 		int error = accepted == 0 ? -EAGAIN : accepted;
+		if (error == -EOPNOTSUPP && refuses_nowait(*queue_.front()))
+			continue; // sent again without the flag
 		bool transient = error == -EAGAIN || error == -ENOMEM || error == -EINTR;
 		if (transient && error != -EINTR && in_kernel_ > 0)
 			break; // out of kernel resources: completions will free some
@@ -193,6 +196,49 @@ int engine::send_queue()
 		transient_failures = 0;
 	}
 	return sent;
+}
+
+// A file without RWF_NOWAIT support refuses requests that carry it with EOPNOTSUPP: stop
+// asking it of that direction, and send this one again without it.
+bool engine::refuses_nowait(iocb &block) noexcept
+{
+	if ((block.aio_rw_flags & RWF_NOWAIT) == 0)
+		return false;
+	bool read = block.aio_lio_opcode == IO_CMD_PREAD || block.aio_lio_opcode == IO_CMD_PREADV;
+	(read ? nowait_reads_ : nowait_writes_) = 0;
+	block.aio_rw_flags &= ~RWF_NOWAIT;
+	return true;
+}
+
+// Kernel AIO runs a request on a file without O_DIRECT (or on a pipe, a socket) inside
+// io_submit, and this thread would sleep there: such requests go to the worker threads.
+void engine::send_blocking_to_workers() noexcept
+{
+	direct_files seen;
+	std::size_t kept = 0;
+	for (iocb *block : queue_) {
+		if (seen.is_direct(block->aio_fildes) || !to_worker(*block))
+			queue_[kept++] = block;
+		else
+			++stats_.submitted;
+	}
+	queue_.truncate(kept);
+}
+
+// Hands a request to the worker threads; false when none could be started (AIO then runs it).
+bool engine::to_worker(iocb &block) noexcept
+{
+	block.aio_rw_flags = 0; // a worker's blocking call is the point
+	try {
+		workers_.run(&block);
+	} catch (...) {
+		return false;
+	}
+	static_cast<request_slot *>(block.data)->sent();
+	++in_kernel_;
+	++on_workers_;
+	++stats_.worker_requests;
+	return true;
 }
 
 // The kernel refused the request at the head of the queue for good.
@@ -222,7 +268,7 @@ int engine::process(bool may_wait)
 		drain_eventfd();
 	int ran = run_ready();
 	while (ran == 0 && may_wait && in_kernel_ > 0) {
-		if (wait_in_getevents_) {
+		if (wait_in_getevents_ && on_workers_ == 0) { // only the kernel can finish them
 			++stats_.waits;
 			ran = reap_blocking(); // 0 after EINTR: look again
 			continue;
@@ -241,7 +287,7 @@ int engine::process(bool may_wait)
 
 int engine::run_ready()
 {
-	return run_completing() + reap();
+	return run_completing() + reap() + reap_workers();
 }
 
 int engine::run_completing()
@@ -265,16 +311,17 @@ int engine::reap()
 	// Callbacks may send requests during the reap that complete at once (tmpfs): take no more
 	// than were in the kernel when it began, so that the reap, and process(), come to an end.
 	unsigned budget = in_kernel_;
-	while (static_cast<unsigned>(ran) < budget) {
+	unsigned taken = 0;
+	while (taken < budget) {
 		io_event events[reap_batch];
-		long want = std::min<long>(reap_batch, budget - static_cast<unsigned>(ran));
+		long want = std::min<long>(reap_batch, budget - taken);
 		int got = take_events(events, want);
 		if (got == -EINTR && ++interrupted < transient_retries)
 			continue;
 		if (got <= 0)
 			break;
-		deliver(events, got);
-		ran += got;
+		ran += deliver(events, got);
+		taken += static_cast<unsigned>(got);
 		if (got < want)
 			break;
 	}
@@ -283,11 +330,51 @@ int engine::reap()
 
 // Runs the callbacks of events taken from the kernel. Callbacks may re-enter process(); the
 // events still to run here are ours alone.
-void engine::deliver(const io_event *events, int count) noexcept
+int engine::deliver(const io_event *events, int count) noexcept
 {
 	in_kernel_ -= static_cast<unsigned>(count);
-	for (int i = 0; i < count; ++i)
-		complete(*static_cast<request_slot *>(events[i].data), result_of(events[i]));
+	int ran = count;
+	for (int i = 0; i < count; ++i) {
+		auto &slot = *static_cast<request_slot *>(events[i].data);
+		int result = result_of(events[i]);
+		if (result == -EAGAIN && retry_on_worker(slot)) [[unlikely]] {
+			--ran; // not finished: a worker runs it again
+			continue;
+		}
+		complete(slot, result);
+	}
+	return ran;
+}
+
+// -EAGAIN under RWF_NOWAIT: the kernel would have blocked (an extending write, a lock, a full
+// device queue). Run it again, blocking, on a worker thread; never requeue it blindly, which
+// could spin on the same answer.
+bool engine::retry_on_worker(request_slot &slot) noexcept
+{
+	iocb &block = slot.control_block;
+	if ((block.aio_rw_flags & RWF_NOWAIT) == 0)
+		return false;
+	slot.state = slot_state::queued; // back through the worker path, as if newly sent
+	if (!to_worker(block)) {
+		slot.state = slot_state::in_kernel;
+		return false; // no worker: the caller gets the kernel's answer
+	}
+	++stats_.nowait_retries;
+	return true;
+}
+
+// Events of requests the worker threads finished, delivered as the kernel's are.
+int engine::reap_workers()
+{
+	if (on_workers_ == 0)
+		return 0;
+	int ran = 0;
+	io_event events[reap_batch];
+	for (int got; (got = workers_.take(events, reap_batch)) > 0;) {
+		on_workers_ -= static_cast<unsigned>(got);
+		ran += deliver(events, got);
+	}
+	return ran;
 }
 
 // noexcept: a callback that throws ends the program, as a throwing destructor would.
@@ -311,6 +398,11 @@ int engine::wait_for_completion()
 		int rc = wait_(eventfd_);
 		return rc < 0 ? rc : 0;
 	}
+	return poll_eventfd();
+}
+
+int engine::poll_eventfd()
+{
 	pollfd readable{eventfd_, POLLIN, 0};
 	while (::poll(&readable, 1, -1) < 0) {
 		if (errno != EINTR)
@@ -422,14 +514,17 @@ void engine::drain()
 // Waits in io_getevents for at least one completion and runs what it reaped; returns how many.
 int engine::reap_blocking()
 {
+	if (in_kernel_ == on_workers_) { // only the workers can finish what is left
+		poll_eventfd();
+		return reap_workers();
+	}
 	io_event events[reap_batch];
 	++stats_.getevents_calls;
 	int got = kernel_.getevents(kernel_context_, 1, std::min<long>(reap_batch, in_kernel_), events,
 				    nullptr);
 	if (got <= 0)
 		return 0; // EINTR: the caller looks again
-	deliver(events, got);
-	return got;
+	return deliver(events, got);
 }
 
 // --- keys ---------------------------------------------------------------------------------

@@ -12,8 +12,10 @@
 #include <memory>
 #include <vector>
 
-#include "kaio/inplace_function.hpp"
+#include "blocking_pool.hpp"
+#include "direct_files.hpp"
 #include "fixed_vector.hpp"
+#include "kaio/inplace_function.hpp"
 #include "kaio/operation.hpp"
 #include "kernel_aio.hpp"
 #include "request_slot.hpp"
@@ -77,15 +79,21 @@ private:
 	int gather(int key);
 	iovec *copy_vector(int index, const iovec *iov, int iovcnt) noexcept;
 	int send_queue();
+	void send_blocking_to_workers() noexcept;
+	bool to_worker(iocb &block) noexcept;
+	bool refuses_nowait(iocb &block) noexcept;
+	int reap_workers();
+	bool retry_on_worker(request_slot &slot) noexcept;
 	void reject_queue_head(int error);
 	int run_ready();
 	int run_completing();
 	int reap();
 	int take_events(io_event *events, long want);
-	void deliver(const io_event *events, int count) noexcept;
+	int deliver(const io_event *events, int count) noexcept;
 	void complete(request_slot &slot, int result) noexcept;
 	int cancel_in_kernel(request_slot &slot);
 	int wait_for_completion();
+	int poll_eventfd();
 	void signal_eventfd();
 	void drain_eventfd();
 	void drain();
@@ -113,7 +121,14 @@ private:
 	fixed_vector<iocb *> queue_;                          // claimed, waiting for io_submit
 	fixed_vector<int> completing_;                        // finished without the kernel
 
-	unsigned in_kernel_ = 0;
+	unsigned in_kernel_ = 0; // in the kernel or on a worker thread
+	unsigned on_workers_ = 0;
+	// Reads and writes carry RWF_NOWAIT, each until the kernel refuses it (EOPNOTSUPP): what
+	// would block (an append, an allocation, a lock, a full device queue) then comes back
+	// -EAGAIN and goes to a worker instead of putting this thread to sleep in io_submit.
+	int nowait_reads_ = RWF_NOWAIT;
+	int nowait_writes_ = RWF_NOWAIT;
+	blocking_pool workers_;
 	int callback_depth_ = 0;
 	int direct_slot_ = -1;   // the request a direct submit() is sending, whose error it returns
 	int direct_error_ = 0;
@@ -189,18 +204,21 @@ inline short kernel_opcode(opcode op)
 	switch (what.op) {
 	case opcode::read:
 	case opcode::write:
+		block.aio_rw_flags = what.op == opcode::read ? nowait_reads_ : nowait_writes_;
 		block.u.c.buf = what.buffer;
 		block.u.c.nbytes = what.length;
 		block.u.c.offset = what.offset;
 		return 0;
 	case opcode::readv:
 	case opcode::writev:
+		block.aio_rw_flags = what.op == opcode::readv ? nowait_reads_ : nowait_writes_;
 		return prepare_vector(block, index, what.iov, what.iovcnt, what.offset);
 	case opcode::fsync:
 	case opcode::fdsync:
 		break;
 	}
-	// The kernel refuses a sync whose buffer, length or offset is not zero.
+	// The kernel refuses a sync whose buffer, length, offset or flags are not zero.
+	block.aio_rw_flags = 0;
 	block.u.c.buf = nullptr;
 	block.u.c.nbytes = 0;
 	block.u.c.offset = 0;

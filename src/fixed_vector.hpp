@@ -33,6 +33,7 @@ public:
 		items_[size_++] = value;
 	}
 	void pop_back() noexcept { --size_; }
+	void truncate(std::size_t size) noexcept { size_ = std::min(size, size_); }
 
 	// Removes [first, last), keeping the order of what follows.
 	void erase(T *first, T *last) noexcept

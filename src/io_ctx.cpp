@@ -132,6 +132,8 @@ int io_ctx_get_stats(const io_ctx *ctx, io_ctx_stats *stats)
 	stats->ring_reaps = counters.ring_reaps;
 	stats->eventfd_reads = counters.eventfd_reads;
 	stats->waits = counters.waits;
+	stats->worker_requests = counters.worker_requests;
+	stats->nowait_retries = counters.nowait_retries;
 	stats->in_kernel = counters.in_kernel;
 	stats->queued = counters.queued;
 	return 0;

@@ -1,5 +1,7 @@
 // Reaping from the completion ring without a system call: on a ring laid out here as the kernel
 // lays it out, and on the kernel's own ring, against the io_getevents path.
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -137,6 +139,11 @@ TEST(CompletionRing, ReapSyscallOptionUsesOnlyIoGetevents)
 TEST(CompletionRing, WaitInGeteventsWaitsInsideIoGetevents)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(file);
+	// Overwrites only: appends would detour through the worker threads (-EAGAIN under
+	// RWF_NOWAIT), whose completions only the eventfd announces.
+	kaio::aligned_buffer existing = patterned(64, 1);
+	ASSERT_EQ(::pwrite(file.fd(), existing.data(), existing.size(), 0),
+		  static_cast<ssize_t>(existing.size()));
 	io_ctx_options options = IO_CTX_OPTIONS_INIT;
 	options.flags = IO_CTX_WAIT_IN_GETEVENTS;
 	context_guard guard;

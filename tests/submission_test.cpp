@@ -461,6 +461,9 @@ TEST(Submission, EventfdIsNonBlockingAndBecomesReadableOnCompletion)
 
 	aligned_buffer written(4096);
 	fill(written.span(), 11);
+	// An overwrite, which the kernel runs at once. An append would first come back -EAGAIN
+	// under RWF_NOWAIT and go to a worker: a readiness without a callback (see BlockingFiles).
+	ASSERT_EQ(::pwrite(file.fd(), written.data(), written.size(), 0), 4096);
 	completion done;
 	ASSERT_GT(io_ctx_write(ctx.get(), file.fd(), written.data(), written.size(), 0, record,
 			       &done),

@@ -17,8 +17,22 @@
  * Threads: one context is used by one thread at a time. Independent contexts share nothing and
  * may be used from different threads at once. Never call io_ctx_destroy() from a callback.
  *
- * Requirements: files opened with O_DIRECT; buffer addresses, lengths and offsets multiples of
- * 512 (some devices require their logical block size, usually 4096).
+ * Requirements: buffer addresses, lengths and offsets multiples of 512 (for O_DIRECT files some
+ * devices require their logical block size, usually 4096).
+ *
+ * Files without O_DIRECT never block the caller either. Kernel AIO would run their requests
+ * inside io_submit (the thread sleeping until the page cache or the device answers), and it
+ * refuses pipes and sockets: kaio sends such requests to a few worker threads (started with the
+ * first of them) that make the blocking pread/pwrite/fsync calls and complete them through the
+ * same eventfd and callbacks. It tells them apart by one fcntl(F_GETFL) per descriptor and
+ * io_submit call, never cached, since a descriptor can be reused or change its flags. Pipes and
+ * sockets are read and written as read(2)/write(2) do, ignoring the offset.
+ * O_DIRECT reads and writes carry RWF_NOWAIT: what the kernel would block on (an append or an
+ * allocation on ext4, a lock held by another writer, a full device queue) comes back -EAGAIN and
+ * is run again on a worker, never requeued blindly; a direction whose file system refuses the
+ * flag (EOPNOTSUPP) stops carrying it for the life of the context. Both are counted in
+ * io_ctx_stats (worker_requests, nowait_retries). What remains: the kernel may still make a
+ * submission wait briefly on a lock of its own while a worker writes the same file.
  */
 #ifndef KAIO_IO_CTX_H
 #define KAIO_IO_CTX_H
@@ -106,7 +120,9 @@ struct io_ctx_stats {
 	unsigned in_kernel;                 /* requests in the kernel now */
 	unsigned queued;                    /* requests waiting in the library for io_submit */
 	unsigned long long ring_reaps;      /* reaps from the completion ring, no system call */
-	unsigned long long reserved[3];
+	unsigned long long worker_requests; /* requests run by a worker thread (see io_ctx_read) */
+	unsigned long long nowait_retries;  /* of which: direct I/O the kernel would have blocked on */
+	unsigned long long reserved[1];
 };
 
 /*
@@ -190,7 +206,7 @@ KAIO_API int io_ctx_fdsync(struct io_ctx *io_ctx, int fd, void (*sync_cb)(int re
  * 0: stopped; its callback has run with -ECANCELED before this returns (always so for a request
  *    still queued in the library).
  * -EINPROGRESS: in the kernel, which would not stop it (io_cancel refuses regular files and block
- *    devices): it completes normally and its callback gets the real result.
+ *    devices), or on a worker thread: it completes normally and its callback gets the real result.
  * -ENOENT: no such request: its callback already ran, or the key was never issued.
  */
 KAIO_API int io_ctx_cancel(struct io_ctx *io_ctx, int key);

@@ -29,6 +29,8 @@ struct context_stats {
 	std::uint64_t ring_reaps = 0;
 	std::uint64_t eventfd_reads = 0;
 	std::uint64_t waits = 0;
+	std::uint64_t worker_requests = 0; // run by a worker thread: AIO would have blocked
+	std::uint64_t nowait_retries = 0;  // answered -EAGAIN under RWF_NOWAIT, then run by a worker
 	unsigned in_kernel = 0;
 	unsigned queued = 0;
 };

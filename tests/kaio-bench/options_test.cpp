@@ -61,6 +61,7 @@ TEST(BenchOptions, DefaultsAreFios)
 	EXPECT_EQ(wanted.engine, engine_kind::kaio);
 	EXPECT_EQ(wanted.submit, submit_mode::early);
 	EXPECT_EQ(wanted.wait, wait_mode::getevents);
+	EXPECT_TRUE(wanted.direct);
 	EXPECT_EQ(wanted.fsync_every, 0U);
 	EXPECT_FALSE(wanted.verify);
 	EXPECT_EQ(wanted.seed, options::default_seed);
@@ -72,7 +73,7 @@ TEST(BenchOptions, TakesNameEqualsValueAndNameSpaceValue)
 		parsed({"--bs=8k", "--iodepth", "64", "--rw", "randrw", "--rwmixread=70", "--size",
 			"1g", "--numjobs=4", "--engine", "psync", "--output-format=json", "--fsync",
 			"16", "--seed=7", "--verify", "--filename", "/tmp/x", "--number_ios=100",
-			"--submit", "gathered", "--wait=poll"});
+			"--submit", "gathered", "--wait=poll", "--direct=0"});
 	EXPECT_EQ(wanted.bs, 8192U);
 	EXPECT_EQ(wanted.iodepth, 64U);
 	EXPECT_EQ(wanted.rw, rw_mode::randrw);
@@ -88,6 +89,7 @@ TEST(BenchOptions, TakesNameEqualsValueAndNameSpaceValue)
 	EXPECT_EQ(wanted.number_ios, 100U);
 	EXPECT_EQ(wanted.submit, submit_mode::gathered);
 	EXPECT_EQ(wanted.wait, wait_mode::poll);
+	EXPECT_FALSE(wanted.direct);
 }
 
 TEST(BenchOptions, EveryRwMode)
@@ -135,7 +137,7 @@ TEST(BenchOptions, HelpAndVersionExitZero)
 TEST(BenchOptions, UnknownOptionsAndArgumentsAreRefused)
 {
 	expect_usage_error({"--bogus=1"}, "unknown option '--bogus=1'");
-	expect_usage_error({"--direct", "1"}, "unknown option '--direct'");
+	expect_usage_error({"--iodepht", "1"}, "unknown option '--iodepht'");
 	expect_usage_error({"file.dat"}, "unexpected argument 'file.dat'");
 	expect_usage_error({"--bs"}, "--bs");
 }
@@ -173,6 +175,7 @@ TEST(BenchOptions, NamesMustBeKnown)
 	expect_usage_error({"--engine=libaio"}, "--engine: unknown value 'libaio'");
 	expect_usage_error({"--output-format=xml"}, "--output-format: unknown value 'xml'");
 	expect_usage_error({"--wait=spin"}, "--wait: unknown value 'spin' (expected getevents or poll)");
+	expect_usage_error({"--direct=2"}, "--direct");
 	expect_usage_error({"--filename="}, "--filename");
 }
 

@@ -78,8 +78,25 @@ void expect_results(const json &results, const std::string &where)
 		  results["ios"].get<std::uint64_t>())
 		<< where;
 	for (const char *key :
-	     {"submit_calls", "getevents_calls", "ring_reaps", "eventfd_reads", "waits"})
+	     {"submit_calls", "getevents_calls", "ring_reaps", "eventfd_reads", "waits",
+	      "worker_requests", "nowait_retries"})
 		EXPECT_TRUE(results["kaio"].contains(key)) << where << ".kaio." << key;
+}
+
+// Through the page cache kaio runs every request on its worker threads, and says so.
+TEST(BenchBufferedFile, ReportsThatWorkersRanEveryRequest)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	json report = report_of(on(file) + "--direct=0 --rw=randrw --verify --number_ios=2000");
+	EXPECT_EQ(report["direct"], false);
+	ASSERT_TRUE(report["verify_result"].is_object()) << report.dump(2);
+	EXPECT_EQ(report["verify_result"]["errors"], 0);
+	const json &job = report["jobs"][0];
+	EXPECT_EQ(job["ios"], 2000);
+	EXPECT_EQ(job["kaio"]["worker_requests"], job["ios"]);
+	command_result text = run_bench(on(file) + "--direct=0 --number_ios=500");
+	EXPECT_EQ(text.exit_status, 0) << text.output;
+	EXPECT_NE(text.output.find("worker share=1.000"), std::string::npos) << text.output;
 }
 
 using mode_and_engine = std::tuple<const char *, const char *>;
@@ -132,7 +149,8 @@ TEST_P(BenchEngine, JsonHasEveryDocumentedKey)
 	EXPECT_EQ(report["filename"], file.path().string());
 	EXPECT_TRUE(report["runtime_s"].is_null()) << "only --number_ios limits this run";
 	EXPECT_EQ(report["number_ios"], 3000);
-	for (const char *key : {"version", "fsync", "verify", "seed", "verify_result"})
+	for (const char *key : {"version", "fsync", "verify", "seed", "verify_result", "direct",
+				"submit", "wait"})
 		EXPECT_TRUE(report.contains(key)) << key;
 	expect_results(report, "total");
 	ASSERT_EQ(report["jobs"].size(), 1U);

@@ -14,6 +14,8 @@ void add(kaio::context_stats &sum, const kaio::context_stats &more)
 	sum.ring_reaps += more.ring_reaps;
 	sum.eventfd_reads += more.eventfd_reads;
 	sum.waits += more.waits;
+	sum.worker_requests += more.worker_requests;
+	sum.nowait_retries += more.nowait_retries;
 }
 
 } // namespace

@@ -44,7 +44,7 @@ constexpr std::array format_names{
 // The options as typed; converted and checked afterwards, so every message has one style.
 struct typed_options {
 	std::string size, rw, rwmixread, bs, iodepth, runtime, number_ios, numjobs;
-	std::string format, engine, submit, wait, fsync, seed;
+	std::string format, engine, submit, wait, fsync, seed, direct;
 };
 
 template <class Value, std::size_t N>
@@ -126,6 +126,8 @@ void add_options(CLI::App &app, options &wanted, typed_options &typed)
 	add("--engine", "NAME", typed.engine, "kaio or psync (default kaio)");
 	add("--submit", "MODE", typed.submit,
 	    "early or gathered: how kaio sends what callbacks submit (default early)");
+	add("--direct", "0|1", typed.direct,
+	    "1: open with O_DIRECT (default); 0: through the page cache, where kaio uses workers");
 	add("--wait", "MODE", typed.wait,
 	    "getevents or poll: how kaio waits for completions (default getevents)");
 	add("--fsync", "N", typed.fsync, "fdatasync every N writes (default 0: never)");
@@ -170,6 +172,8 @@ void convert(const typed_options &typed, options &wanted)
 		wanted.engine = choice(engine_names, "--engine", typed.engine);
 	if (!typed.submit.empty())
 		wanted.submit = choice(submit_names, "--submit", typed.submit);
+	if (!typed.direct.empty())
+		wanted.direct = whole_number("--direct", typed.direct, 0, 1) == 1;
 	if (!typed.wait.empty())
 		wanted.wait = choice(wait_names, "--wait", typed.wait);
 	if (!typed.fsync.empty())

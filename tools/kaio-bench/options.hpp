@@ -39,6 +39,7 @@ struct options {
 	wait_mode wait = wait_mode::getevents;   // fio's libaio engine waits in io_getevents too
 	std::uint64_t fsync_every = 0; // writes per fdatasync; 0: never
 	bool verify = false;
+	bool direct = true; // O_DIRECT; --direct=0 shows kaio's worker threads at work
 	std::uint64_t seed = default_seed;
 };
 

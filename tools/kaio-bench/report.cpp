@@ -104,9 +104,11 @@ std::string job_text(const std::string &title, const job_result &job, const opti
 	if (wanted.engine == engine_kind::kaio)
 		text += fmt::format(
 			"  kaio: io_submit per I/O={:.3f}, io_getevents per I/O={:.3f}, "
-			"ring reaps per I/O={:.3f}, eventfd reads={}, waits={}\n",
+			"ring reaps per I/O={:.3f}, eventfd reads={}, waits={}, worker share={:.3f} "
+			"(nowait retries {})\n",
 			per_io(job.kaio.submit_calls, job), per_io(job.kaio.getevents_calls, job),
-			per_io(job.kaio.ring_reaps, job), job.kaio.eventfd_reads, job.kaio.waits);
+			per_io(job.kaio.ring_reaps, job), job.kaio.eventfd_reads, job.kaio.waits,
+			per_io(job.kaio.worker_requests, job), job.kaio.nowait_retries);
 	return text;
 }
 
@@ -165,7 +167,9 @@ void add_results(json &out, const job_result &job)
 		       {"getevents_calls", job.kaio.getevents_calls},
 		       {"ring_reaps", job.kaio.ring_reaps},
 		       {"eventfd_reads", job.kaio.eventfd_reads},
-		       {"waits", job.kaio.waits}};
+		       {"waits", job.kaio.waits},
+		       {"worker_requests", job.kaio.worker_requests},
+		       {"nowait_retries", job.kaio.nowait_retries}};
 }
 
 json options_json(const run_summary &summary)
@@ -187,6 +191,7 @@ json options_json(const run_summary &summary)
 		{"number_ios", wanted.number_ios ? json(*wanted.number_ios) : json(nullptr)},
 		{"fsync", wanted.fsync_every},
 		{"verify", wanted.verify},
+		{"direct", wanted.direct},
 		{"seed", wanted.seed}};
 }
 

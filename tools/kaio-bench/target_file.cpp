@@ -16,8 +16,6 @@
 namespace kaio::bench {
 namespace {
 
-constexpr int direct_flags = O_DIRECT | O_CLOEXEC;
-
 failure open_failure(const std::string &path, int error)
 {
 	if (error == EINVAL) // what open(2) answers for O_DIRECT where the filesystem lacks it
@@ -27,17 +25,17 @@ failure open_failure(const std::string &path, int error)
 }
 
 // Opens an existing file as the jobs will, to learn early whether O_DIRECT works there.
-tools::unique_fd open_existing(const std::string &path)
+tools::unique_fd open_existing(const std::string &path, int flags)
 {
-	tools::unique_fd file(::open(path.c_str(), O_RDONLY | direct_flags));
+	tools::unique_fd file(::open(path.c_str(), O_RDONLY | flags));
 	if (file.get() < 0)
 		throw open_failure(path, errno);
 	return file;
 }
 
-void create(const std::string &path)
+void create(const std::string &path, int flags)
 {
-	tools::unique_fd file(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | direct_flags, 0644));
+	tools::unique_fd file(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | flags, 0644));
 	if (file.get() >= 0)
 		return;
 	int error = errno;
@@ -46,10 +44,10 @@ void create(const std::string &path)
 	throw open_failure(path, error);
 }
 
-std::uint64_t device_size(const std::string &path)
+std::uint64_t device_size(const std::string &path, int flags)
 {
 	std::uint64_t bytes = 0;
-	if (::ioctl(open_existing(path).get(), BLKGETSIZE64, &bytes) != 0)
+	if (::ioctl(open_existing(path, flags).get(), BLKGETSIZE64, &bytes) != 0)
 		throw run_failure(
 			fmt::format("cannot get the size of {}: {}", path, reason_of(errno)));
 	return bytes;
@@ -71,15 +69,16 @@ target_file target_file::resolve(const options &wanted)
 {
 	target_file target;
 	target.path_ = wanted.filename;
+	target.open_flags_ = O_CLOEXEC | (wanted.direct ? O_DIRECT : 0);
 	target.size_ = wanted.size.value_or(options::default_size);
 	std::optional<struct stat> status = status_of(wanted.filename);
 	if (!status) {
-		create(wanted.filename);
+		create(wanted.filename, target.open_flags_);
 		target.needs_layout_ = true;
 	} else if (S_ISDIR(status->st_mode)) {
 		throw usage_failure(fmt::format("--filename: {} is a directory", wanted.filename));
 	} else if (S_ISBLK(status->st_mode)) {
-		std::uint64_t capacity = device_size(wanted.filename);
+		std::uint64_t capacity = device_size(wanted.filename, target.open_flags_);
 		if (wanted.size && *wanted.size > capacity)
 			throw usage_failure(fmt::format("--size: {} is larger than {} ({})",
 							*wanted.size, wanted.filename,
@@ -87,7 +86,7 @@ target_file target_file::resolve(const options &wanted)
 		target.size_ = wanted.size.value_or(capacity);
 		target.block_device_ = true;
 	} else if (S_ISREG(status->st_mode)) {
-		open_existing(wanted.filename);
+		open_existing(wanted.filename, target.open_flags_);
 		target.needs_layout_ = std::uint64_t(status->st_size) < target.size_;
 	} else {
 		throw usage_failure(
@@ -102,7 +101,7 @@ target_file target_file::resolve(const options &wanted)
 
 tools::unique_fd target_file::open(bool writable) const
 {
-	tools::unique_fd file(::open(path_.c_str(), (writable ? O_RDWR : O_RDONLY) | direct_flags));
+	tools::unique_fd file(::open(path_.c_str(), (writable ? O_RDWR : O_RDONLY) | open_flags_));
 	if (file.get() < 0)
 		throw open_failure(path_, errno);
 	return file;

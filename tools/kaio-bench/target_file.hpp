@@ -1,6 +1,8 @@
-// The file or block device under test: checked once (it must take O_DIRECT), its size settled,
-// and opened again for each job.
+// The file or block device under test: checked once (it must take O_DIRECT, unless --direct=0),
+// its size settled, and opened again for each job.
 #pragma once
+
+#include <fcntl.h>
 
 #include <cstdint>
 #include <string>
@@ -23,11 +25,12 @@ public:
 	// A regular file shorter than the size: it must be laid out before the run.
 	bool needs_layout() const noexcept { return needs_layout_; }
 
-	// O_DIRECT, read-only unless `writable`.
+	// O_DIRECT unless --direct=0, read-only unless `writable`.
 	tools::unique_fd open(bool writable) const;
 
 private:
 	std::string path_;
+	int open_flags_ = O_DIRECT | O_CLOEXEC;
 	std::uint64_t size_ = 0;
 	bool block_device_ = false;
 	bool needs_layout_ = false;

@@ -1,0 +1,118 @@
+#include "blocking_pool.hpp"
+
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+
+namespace kaio::detail {
+namespace {
+
+long transfer(const iocb &request)
+{
+	int fd = request.aio_fildes;
+	void *buffer = request.u.c.buf;
+	auto length = static_cast<std::size_t>(request.u.c.nbytes);
+	off_t offset = request.u.c.offset;
+	// The vector opcodes keep the iovec array in buf and its length in nbytes.
+	auto *iov = static_cast<const iovec *>(request.u.c.buf);
+	int iovcnt = static_cast<int>(request.u.c.nbytes);
+	// A pipe or a socket has no offsets: pread answers ESPIPE, and the request is a plain read.
+	switch (request.aio_lio_opcode) {
+	case IO_CMD_PREAD: {
+		long done = ::pread(fd, buffer, length, offset);
+		return done < 0 && errno == ESPIPE ? ::read(fd, buffer, length) : done;
+	}
+	case IO_CMD_PWRITE: {
+		long done = ::pwrite(fd, buffer, length, offset);
+		return done < 0 && errno == ESPIPE ? ::write(fd, buffer, length) : done;
+	}
+	case IO_CMD_PREADV: {
+		long done = ::preadv(fd, iov, iovcnt, offset);
+		return done < 0 && errno == ESPIPE ? ::readv(fd, iov, iovcnt) : done;
+	}
+	case IO_CMD_PWRITEV: {
+		long done = ::pwritev(fd, iov, iovcnt, offset);
+		return done < 0 && errno == ESPIPE ? ::writev(fd, iov, iovcnt) : done;
+	}
+	case IO_CMD_FSYNC: return ::fsync(fd);
+	case IO_CMD_FDSYNC: return ::fdatasync(fd);
+	default: errno = EINVAL; return -1;
+	}
+}
+
+} // namespace
+
+long run_blocking(const iocb &request) noexcept
+{
+	long done = 0;
+	do {
+		done = transfer(request);
+	} while (done < 0 && errno == EINTR);
+	return done < 0 ? -errno : done;
+}
+
+blocking_pool::~blocking_pool()
+{
+	{
+		std::lock_guard lock(mutex_);
+		stopping_ = true;
+	}
+	wake_.notify_all();
+	for (std::thread &worker : workers_)
+		worker.join();
+}
+
+void blocking_pool::run(iocb *request)
+{
+	{
+		std::lock_guard lock(mutex_);
+		if (workers_.empty())
+			start_workers();
+		waiting_.push_back(request);
+	}
+	wake_.notify_one();
+}
+
+int blocking_pool::take(io_event *out, int max)
+{
+	std::lock_guard lock(mutex_);
+	int count = static_cast<int>(std::min<std::size_t>(finished_.size(), static_cast<std::size_t>(max)));
+	std::copy_n(finished_.begin(), count, out);
+	finished_.erase(finished_.begin(), finished_.begin() + count);
+	return count;
+}
+
+// Called with the lock held. If a thread cannot start, those already started stay and serve.
+void blocking_pool::start_workers()
+{
+	workers_.reserve(worker_count);
+	for (int i = 0; i < worker_count; ++i)
+		workers_.emplace_back([this] { work(); });
+}
+
+void blocking_pool::work()
+{
+	std::unique_lock lock(mutex_);
+	for (;;) {
+		wake_.wait(lock, [this] { return stopping_ || !waiting_.empty(); });
+		if (waiting_.empty())
+			return; // stopping, and nothing left: the engine has drained every request
+		iocb *request = waiting_.front();
+		waiting_.pop_front();
+		lock.unlock();
+		io_event event{};
+		event.data = request->data;
+		event.obj = request;
+		event.res = static_cast<unsigned long>(run_blocking(*request));
+		lock.lock();
+		finished_.push_back(event);
+		// As the kernel signals an iocb's resfd: the engine's loop wakes and reaps.
+		std::uint64_t one = 1;
+		[[maybe_unused]] ssize_t ignored = ::write(eventfd_, &one, sizeof one);
+	}
+}
+
+} // namespace kaio::detail

@@ -1,0 +1,56 @@
+// Worker threads for the requests kernel AIO would run synchronously inside io_submit, putting
+// the caller's thread to sleep: files opened without O_DIRECT (and pipes, sockets, anything AIO
+// cannot queue), and direct I/O the kernel answered -EAGAIN to under RWF_NOWAIT. A worker does
+// the blocking pread/pwrite/fsync and hands back an io_event, as the kernel would, then signals
+// the context's eventfd: the engine reaps pool events beside the kernel's, so callbacks, keys
+// and waiting stay exactly as for any other request.
+//
+// The threads start with the first request, not with the context: most contexts only ever see
+// O_DIRECT files and should not pay for idle threads.
+#pragma once
+
+#include <libaio.h>
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace kaio::detail {
+
+class blocking_pool {
+public:
+	static constexpr int worker_count = 4;
+
+	explicit blocking_pool(int eventfd) noexcept : eventfd_(eventfd) {}
+	~blocking_pool();
+
+	blocking_pool(const blocking_pool &) = delete;
+	blocking_pool &operator=(const blocking_pool &) = delete;
+
+	// Queues `request` for a worker. Throws std::bad_alloc or std::system_error (no thread
+	// could be started); the request is then not queued.
+	void run(iocb *request);
+	// Moves up to `max` finished requests' events into `out`, without waiting; how many.
+	int take(io_event *out, int max);
+
+private:
+	void start_workers();
+	void work();
+
+	const int eventfd_;
+	std::mutex mutex_;
+	std::condition_variable wake_;
+	std::deque<iocb *> waiting_;   // queued, not yet picked up by a worker
+	std::deque<io_event> finished_; // done, not yet taken by the engine
+	bool stopping_ = false;
+	std::vector<std::thread> workers_;
+};
+
+// Does what `request` asks with plain blocking system calls; its result as the kernel's
+// io_event would carry it (bytes, or a negative errno).
+long run_blocking(const iocb &request) noexcept;
+
+} // namespace kaio::detail
