@@ -266,8 +266,11 @@ int engine::process(bool may_wait)
 	// a level-triggered epoll sleeps until then instead of spinning on a spent count.
 	if (!may_wait)
 		drain_eventfd();
+	// Callbacks may also run inside wait_cb, from another caller's process() (a fiber runtime
+	// runs one per fiber): those count too, and end the wait as one of ours would.
+	std::uint64_t completed_before = stats_.completed;
 	int ran = run_ready();
-	while (ran == 0 && may_wait && in_kernel_ > 0) {
+	while (ran == 0 && may_wait && in_kernel_ > 0 && stats_.completed == completed_before) {
 		if (wait_in_getevents_ && on_workers_ == 0) { // only the kernel can finish them
 			++stats_.waits;
 			ran = reap_blocking(); // 0 after EINTR: look again
@@ -282,7 +285,7 @@ int engine::process(bool may_wait)
 		ran = run_ready();
 	}
 	send_queue(); // what the callbacks submitted
-	return ran;
+	return ran > 0 ? ran : static_cast<int>(stats_.completed - completed_before);
 }
 
 int engine::run_ready()

@@ -604,6 +604,57 @@ TEST(Submission, ProcessRunsAtLeastOneCallbackWhileRequestsAreInFlight)
 		EXPECT_EQ(one.calls, 1);
 }
 
+// What a fiber runtime does: while one fiber waits in wait_cb, another runs process(), which
+// runs the first fiber's callback (and submits more). The first process() then returns at once
+// instead of waiting again for some other request.
+struct reentering_wait_state {
+	io_ctx *context = nullptr;
+	int file = -1;
+	void *buffer = nullptr;
+	completion *later_read = nullptr;
+	fault_kernel *kernel = nullptr;
+	int outer_waits = 0;
+	bool inside = false;
+};
+reentering_wait_state reentering;
+
+int wait_running_another_process(int fd)
+{
+	if (reentering.inside)
+		return wait_readable(fd); // the inner process() waits plainly
+	// A second wait is the failure this test looks for; the event it awaits already sits in
+	// the kernel's ring (the seam hid it), so return at once rather than block on the fd.
+	if (++reentering.outer_waits > 1)
+		return 0;
+	reentering.inside = true;
+	EXPECT_GE(io_ctx_process(reentering.context), 1);
+	EXPECT_GT(io_ctx_read(reentering.context, reentering.file, reentering.buffer, 4096, 0,
+			      record, reentering.later_read),
+		  0);
+	reentering.kernel->nothing_ready = 2; // the later read is not ready for a while
+	reentering.inside = false;
+	return 0;
+}
+
+TEST(Submission, ProcessEndsItsWaitWhenAnotherProcessRanTheCallbacks)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	fault_kernel kernel;
+	kernel.nothing_ready = 2; // the outer process() finds nothing, twice, and so must wait
+	c_context ctx(4, wait_running_another_process, 0, &kernel);
+	ASSERT_EQ(ctx.error(), 0);
+	aligned_buffer buffer(2 * 4096);
+	completion first, second;
+	reentering = {ctx.get(), file.fd(), buffer.data() + 4096, &second, &kernel, 0, false};
+	ASSERT_GT(io_ctx_read(ctx.get(), file.fd(), buffer.data(), 4096, 0, record, &first), 0);
+	EXPECT_GE(io_ctx_process(ctx.get()), 1) << "the first read's callback ran during the wait";
+	EXPECT_EQ(first.calls, 1);
+	EXPECT_EQ(reentering.outer_waits, 1) << "the outer process() waited again";
+	while (io_ctx_process(ctx.get()) > 0) {
+	}
+	EXPECT_EQ(second.calls, 1);
+}
+
 TEST(Submission, ProcessReturnsTheErrorOfWaitCallback)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(file);

@@ -140,8 +140,10 @@ KAIO_API int io_ctx_create_opts(struct io_ctx *io_ctx, int capacity, int (*wait_
 
 /*
  * Submit what is queued, then run the callback of every completion that is ready. If none is
- * ready and requests are in flight, wait through wait_cb first. Returns the number of callbacks
- * run (>= 1 when requests were in flight, 0 when none were) or the negative value of wait_cb.
+ * ready and requests are in flight, wait through wait_cb first, until a callback has run (here,
+ * or in a process() called from inside wait_cb, as another fiber of a fiber runtime does).
+ * Returns the number of callbacks run (>= 1 when requests were in flight, 0 when none were) or
+ * the negative value of wait_cb.
  */
 KAIO_API int io_ctx_process(struct io_ctx *io_ctx);
 
