@@ -70,6 +70,11 @@ engine::engine(engine_options &&options, io_context_t kernel_context, int eventf
 
 engine::~engine()
 {
+	if (forked()) {
+		// The kernel context and the requests in it are the parent's.
+		::close(eventfd_);
+		return;
+	}
 	drain();
 	kernel_.destroy(kernel_context_);
 	::close(eventfd_);
@@ -140,6 +145,8 @@ iovec *engine::copy_vector(int index, const iovec *iov, int iovcnt) noexcept
 
 int engine::flush()
 {
+	if (forked())
+		return -ECHILD;
 	return send_queue();
 }
 
@@ -196,6 +203,8 @@ void engine::reject_queue_head(int error)
 
 int engine::process(bool may_wait)
 {
+	if (forked())
+		return -ECHILD;
 	send_queue();
 	// Drain before reaping, so that a completion after the reap makes the fd readable again and
 	// a level-triggered epoll sleeps until then instead of spinning on a spent count.
@@ -327,6 +336,8 @@ void engine::drain_eventfd()
 
 int engine::cancel(int key)
 {
+	if (forked())
+		return -ECHILD;
 	request_slot *slot = slot_of_key(key);
 	if (slot == nullptr)
 		return -ENOENT;
@@ -442,6 +453,8 @@ int engine::index_of(const request_slot &slot) const noexcept
 
 context_stats engine::stats() const noexcept
 {
+	if (forked())
+		return {}; // the parent's counters, which the child does not share
 	context_stats copy = stats_;
 	copy.in_kernel = in_kernel_;
 	copy.queued = static_cast<unsigned>(queue_.size());
