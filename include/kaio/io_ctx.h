@@ -27,7 +27,20 @@
  * the child if it needs to do I/O.
  *
  * Requirements: files opened with O_DIRECT; buffer addresses, lengths and offsets multiples of
- * 512 (some devices require their logical block size, usually 4096).
+ * 512 (some devices require their logical block size, usually 4096: io_ctx_dio_alignment() says
+ * what an fd requires).
+ *
+ * Files under requests (tests/file_faults_test.cpp shows each):
+ * - Without O_DIRECT the requests work, but the kernel does each one synchronously inside
+ *   io_submit: the submitting call (or io_ctx_flush/process) blocks for the I/O.
+ * - A read returns the bytes up to end of file, short if need be (even a count that is not a
+ *   multiple of 512), and 0 at or beyond it.
+ * - Closing an fd: requests the kernel has taken hold their own reference to the file and
+ *   complete normally; requests still queued in the library (IO_CTX_DEFER_SUBMIT) fail with
+ *   -EBADF in their callback, or reach whatever file the fd number names by then. Close an fd
+ *   once the callbacks of its requests have run.
+ * - Truncating a file: each read in flight sees the file before the truncation (the full
+ *   count, the old data) or after it (a short count or 0).
  */
 #ifndef KAIO_IO_CTX_H
 #define KAIO_IO_CTX_H
