@@ -13,8 +13,8 @@
 #include <memory>
 #include <vector>
 
-#include "kaio/inplace_function.hpp"
 #include "fork_generation.hpp"
+#include "kaio/inplace_function.hpp"
 #include "kaio/operation.hpp"
 #include "kernel_aio.hpp"
 #include "request_slot.hpp"

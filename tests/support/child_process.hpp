@@ -2,10 +2,12 @@
 // process (after fork(), or under a seccomp filter that can never be lifted again).
 #pragma once
 
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <string>
 
 namespace kaio::testing {
@@ -22,6 +24,7 @@ std::string in_child(Check check)
 	if (child < 0)
 		return "fork failed";
 	if (child == 0) {
+		::prctl(PR_SET_PDEATHSIG, SIGKILL); // a hung child goes with a test killed for its time
 		::close(pipe_fds[0]);
 		std::string failure = check();
 		[[maybe_unused]] ssize_t ignored = ::write(pipe_fds[1], failure.data(), failure.size());
