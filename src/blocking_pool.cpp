@@ -1,18 +1,19 @@
 #include "blocking_pool.hpp"
 
+#include <fcntl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <system_error>
 
 namespace kaio::detail {
 namespace {
 
-long transfer(const iocb &request)
+long transfer(const iocb &request, int fd)
 {
-	int fd = request.aio_fildes;
 	void *buffer = request.u.c.buf;
 	auto length = static_cast<std::size_t>(request.u.c.nbytes);
 	off_t offset = request.u.c.offset;
@@ -45,17 +46,21 @@ long transfer(const iocb &request)
 
 } // namespace
 
-long run_blocking(const iocb &request) noexcept
+long run_blocking(const iocb &request, int fd) noexcept
 {
 	long done = 0;
 	do {
-		done = transfer(request);
+		done = transfer(request, fd);
 	} while (done < 0 && errno == EINTR);
 	return done < 0 ? -errno : done;
 }
 
 blocking_pool::~blocking_pool()
 {
+	// No threads (none started, or a fork child's copy, whose mutex a parent's worker may
+	// have held at the fork): nothing to stop, and the mutex is not to be touched.
+	if (workers_.empty())
+		return;
 	{
 		std::lock_guard lock(mutex_);
 		stopping_ = true;
@@ -67,13 +72,26 @@ blocking_pool::~blocking_pool()
 
 void blocking_pool::run(iocb *request)
 {
-	{
+	int fd = ::fcntl(request->aio_fildes, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		throw std::system_error(errno, std::system_category(), "kaio worker fd");
+	try {
 		std::lock_guard lock(mutex_);
 		if (workers_.empty())
 			start_workers();
-		waiting_.push_back(request);
+		waiting_.push_back({request, fd});
+	} catch (...) {
+		::close(fd);
+		throw;
 	}
 	wake_.notify_one();
+}
+
+void blocking_pool::abandon_after_fork() noexcept
+{
+	for (std::thread &worker : workers_)
+		worker.detach(); // only forgets the handle: the thread it names is not in this process
+	workers_.clear();
 }
 
 int blocking_pool::take(io_event *out, int max)
@@ -100,13 +118,14 @@ void blocking_pool::work()
 		wake_.wait(lock, [this] { return stopping_ || !waiting_.empty(); });
 		if (waiting_.empty())
 			return; // stopping, and nothing left: the engine has drained every request
-		iocb *request = waiting_.front();
+		job next = waiting_.front();
 		waiting_.pop_front();
 		lock.unlock();
 		io_event event{};
-		event.data = request->data;
-		event.obj = request;
-		event.res = static_cast<unsigned long>(run_blocking(*request));
+		event.data = next.request->data;
+		event.obj = next.request;
+		event.res = static_cast<unsigned long>(run_blocking(*next.request, next.fd));
+		::close(next.fd);
 		lock.lock();
 		finished_.push_back(event);
 		// As the kernel signals an iocb's resfd: the engine's loop wakes and reaps.

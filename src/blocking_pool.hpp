@@ -30,11 +30,15 @@ public:
 	blocking_pool(const blocking_pool &) = delete;
 	blocking_pool &operator=(const blocking_pool &) = delete;
 
-	// Queues `request` for a worker. Throws std::bad_alloc or std::system_error (no thread
-	// could be started); the request is then not queued.
+	// Queues `request` for a worker, which works on its own duplicate of the request's fd, so
+	// that the caller may close its fd at once, as with a request the kernel took. Throws
+	// std::bad_alloc or std::system_error (no thread could be started, no fd left); the request
+	// is then not queued.
 	void run(iocb *request);
 	// Moves up to `max` finished requests' events into `out`, without waiting; how many.
 	int take(io_event *out, int max);
+	// In a fork child: the threads stayed in the parent; forget them without joining.
+	void abandon_after_fork() noexcept;
 
 private:
 	void start_workers();
@@ -43,14 +47,19 @@ private:
 	const int eventfd_;
 	std::mutex mutex_;
 	std::condition_variable wake_;
-	std::deque<iocb *> waiting_;   // queued, not yet picked up by a worker
+	struct job {
+		iocb *request;
+		int fd; // the worker's own duplicate of request->aio_fildes
+	};
+
+	std::deque<job> waiting_;       // queued, not yet picked up by a worker
 	std::deque<io_event> finished_; // done, not yet taken by the engine
 	bool stopping_ = false;
 	std::vector<std::thread> workers_;
 };
 
-// Does what `request` asks with plain blocking system calls; its result as the kernel's
-// io_event would carry it (bytes, or a negative errno).
-long run_blocking(const iocb &request) noexcept;
+// Does what `request` asks, on `fd`, with plain blocking system calls; its result as the
+// kernel's io_event would carry it (bytes, or a negative errno).
+long run_blocking(const iocb &request, int fd) noexcept;
 
 } // namespace kaio::detail

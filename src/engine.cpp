@@ -71,6 +71,13 @@ engine::engine(engine_options &&options, io_context_t kernel_context, int eventf
 
 engine::~engine()
 {
+	if (forked()) {
+		// The kernel context and the requests in it are the parent's, and so are the
+		// worker threads, which do not exist in this process.
+		workers_.abandon_after_fork();
+		::close(eventfd_);
+		return;
+	}
 	drain();
 	kernel_.destroy(kernel_context_);
 	::close(eventfd_);
@@ -159,6 +166,8 @@ iovec *engine::copy_vector(int index, const iovec *iov, int iovcnt) noexcept
 
 int engine::flush()
 {
+	if (forked())
+		return -ECHILD;
 	return send_queue();
 }
 
@@ -198,15 +207,23 @@ int engine::send_queue()
 	return sent;
 }
 
-// A file without RWF_NOWAIT support refuses requests that carry it with EOPNOTSUPP: stop
-// asking it of that direction, and send this one again without it.
+// A file without RWF_NOWAIT support (tmpfs) refuses requests that carry it with EOPNOTSUPP:
+// stop asking it of that direction, and send this request, and those queued behind it, again
+// without it. One refused io_submit per direction and context, counted.
 bool engine::refuses_nowait(iocb &block) noexcept
 {
 	if ((block.aio_rw_flags & RWF_NOWAIT) == 0)
 		return false;
-	bool read = block.aio_lio_opcode == IO_CMD_PREAD || block.aio_lio_opcode == IO_CMD_PREADV;
+	auto reads = [](const iocb &one) {
+		return one.aio_lio_opcode == IO_CMD_PREAD || one.aio_lio_opcode == IO_CMD_PREADV;
+	};
+	bool read = reads(block);
 	(read ? nowait_reads_ : nowait_writes_) = 0;
-	block.aio_rw_flags &= ~RWF_NOWAIT;
+	for (iocb *queued : queue_) {
+		if (reads(*queued) == read)
+			queued->aio_rw_flags &= ~RWF_NOWAIT;
+	}
+	++stats_.nowait_refusals;
 	return true;
 }
 
@@ -261,6 +278,8 @@ void engine::reject_queue_head(int error)
 
 int engine::process(bool may_wait)
 {
+	if (forked())
+		return -ECHILD;
 	send_queue();
 	// Drain before reaping, so that a completion after the reap makes the fd readable again and
 	// a level-triggered epoll sleeps until then instead of spinning on a spent count.
@@ -432,6 +451,8 @@ void engine::drain_eventfd()
 
 int engine::cancel(int key)
 {
+	if (forked())
+		return -ECHILD;
 	request_slot *slot = slot_of_key(key);
 	if (slot == nullptr)
 		return -ENOENT;
@@ -552,6 +573,8 @@ int engine::index_of(const request_slot &slot) const noexcept
 
 context_stats engine::stats() const noexcept
 {
+	if (forked())
+		return {}; // the parent's counters, which the child does not share
 	context_stats copy = stats_;
 	copy.in_kernel = in_kernel_;
 	copy.queued = static_cast<unsigned>(queue_.size());

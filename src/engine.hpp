@@ -7,6 +7,7 @@
 #include <libaio.h>
 #include <sys/uio.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "blocking_pool.hpp"
 #include "direct_files.hpp"
 #include "fixed_vector.hpp"
+#include "fork_generation.hpp"
 #include "kaio/inplace_function.hpp"
 #include "kaio/operation.hpp"
 #include "kernel_aio.hpp"
@@ -40,7 +42,8 @@ public:
 	// 0 and the engine in `out`, or a negative errno.
 	static int create(engine_options options, std::unique_ptr<engine> &out);
 
-	// Waits for every request (see drain()) and releases the kernel context.
+	// Waits for every request (see drain()) and releases the kernel context. In a fork child,
+	// frees only the child's copy: no kernel call, no callback.
 	~engine();
 
 	engine(const engine &) = delete;
@@ -54,9 +57,11 @@ public:
 	int flush();
 	int cancel(int key);
 
-	int eventfd() const noexcept { return eventfd_; }
+	int eventfd() const noexcept { return forked() ? -ECHILD : eventfd_; }
 	context_stats stats() const noexcept;
 	bool in_callback() const noexcept { return callback_depth_ > 0; }
+	// True in a child of the process that created the context: every call then answers -ECHILD.
+	bool forked() const noexcept { return creator_generation_ != current_fork_generation(); }
 
 private:
 	// Room on the stack for one io_getevents; more are reaped in further calls.
@@ -103,6 +108,7 @@ private:
 	request_slot *slot_of_key(int key) noexcept;
 	int index_of(const request_slot &slot) const noexcept;
 
+	unsigned creator_generation_ = current_fork_generation();
 	kernel_aio &kernel_;
 	io_context_t kernel_context_;
 	aio_ring *ring_; // null: reap with io_getevents
@@ -140,6 +146,8 @@ private:
 template <class Callback>
 [[gnu::always_inline]] inline int engine::submit(const operation &what, Callback &&callback)
 {
+	if (forked()) [[unlikely]]
+		return -ECHILD;
 	if (int err = validate(what); err != 0)
 		return err;
 	int index = claim_slot();

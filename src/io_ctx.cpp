@@ -5,6 +5,7 @@
 #include <memory>
 #include <new>
 
+#include "kaio/context.hpp"
 #include "engine.hpp"
 #include "io_ctx_internal.hpp"
 
@@ -123,6 +124,8 @@ int io_ctx_get_stats(const io_ctx *ctx, io_ctx_stats *stats)
 	const engine *core = engine_of(ctx);
 	if (core == nullptr || stats == nullptr)
 		return -EINVAL;
+	if (core->forked())
+		return -ECHILD;
 	kaio::context_stats counters = core->stats();
 	*stats = io_ctx_stats{};
 	stats->submitted = counters.submitted;
@@ -134,6 +137,7 @@ int io_ctx_get_stats(const io_ctx *ctx, io_ctx_stats *stats)
 	stats->waits = counters.waits;
 	stats->worker_requests = counters.worker_requests;
 	stats->nowait_retries = counters.nowait_retries;
+	stats->nowait_refusals = counters.nowait_refusals;
 	stats->in_kernel = counters.in_kernel;
 	stats->queued = counters.queued;
 	return 0;
@@ -142,7 +146,8 @@ int io_ctx_get_stats(const io_ctx *ctx, io_ctx_stats *stats)
 void io_ctx_destroy(io_ctx *ctx)
 {
 	engine *core = engine_of(ctx);
-	if (core == nullptr || core->in_callback())
+	// A fork child may free its copy even if it was forked from inside a callback.
+	if (core == nullptr || (core->in_callback() && !core->forked()))
 		return;
 	delete core; // callbacks run while it drains may still use the context
 	ctx->impl = nullptr;
@@ -186,6 +191,13 @@ int io_ctx_fdsync(io_ctx *ctx, int fd, void (*sync_cb)(int result, void *data), 
 {
 	request what{opcode::fdsync, fd, nullptr, 0, nullptr, 0, 0};
 	return submit(ctx, what, sync_cb, data_cb);
+}
+
+int io_ctx_dio_alignment(int fd, struct io_ctx_dio_alignment *alignment)
+{
+	if (alignment == nullptr)
+		return -EINVAL;
+	return kaio::dio_alignment(fd, *alignment);
 }
 
 int io_ctx_cancel(io_ctx *ctx, int key)

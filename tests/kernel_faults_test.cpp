@@ -188,7 +188,8 @@ TEST(KernelFault, TransientSubmitErrorsWithNothingInKernelAreRetried)
 	kernel.submit_script = {-EAGAIN, -ENOMEM, -EAGAIN};
 	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &write),
 		  0);
-	EXPECT_EQ(kernel.submit_calls, 4);
+	// Plus one refused for RWF_NOWAIT where the file system lacks it (tmpfs).
+	EXPECT_EQ(kernel.submit_calls - stats_of(context.ctx).nowait_refusals, 4u);
 	EXPECT_EQ(stats_of(context.ctx).in_kernel, 1u);
 	ASSERT_EQ(run_until_idle(context.ctx), 0);
 	EXPECT_EQ(write.calls, 1);
@@ -262,7 +263,7 @@ TEST(KernelFault, EintrFromSubmitIsRetriedEvenWithRequestsInFlight)
 	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data() + block, block, offset_of(1),
 			       record, &second),
 		  0);
-	EXPECT_EQ(kernel.submit_calls, 3);
+	EXPECT_EQ(kernel.submit_calls - stats_of(context.ctx).nowait_refusals, 3u);
 	io_ctx_stats stats = stats_of(context.ctx);
 	EXPECT_EQ(stats.queued, 0u);
 	EXPECT_EQ(stats.in_kernel, 2u);
@@ -384,10 +385,15 @@ TEST(KernelFault, RequestFromCallbackRefusedAtEndOfPollMakesEventfdReadable)
 	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, nullptr, &kernel), 0);
 	submit_copies(context.ctx, source.fd(), target.fd(), buffer, 1, blocks);
 	int eventfd = io_ctx_eventfd(&context.ctx);
-	await_completions(eventfd, 1);
 	kernel.submit_script = {-EBADF};
-
-	EXPECT_EQ(io_ctx_poll(&context.ctx), 1); // the read; its callback queues the write
+	// The read; its callback queues the write. Where the kernel answers the read -EAGAIN under
+	// RWF_NOWAIT (btrfs), a worker runs it and announces it again.
+	int ran = 0;
+	for (int readiness = 0; readiness < 2 && ran == 0; ++readiness) {
+		await_completions(eventfd, 1);
+		ran = io_ctx_poll(&context.ctx);
+	}
+	EXPECT_EQ(ran, 1);
 	ASSERT_EQ(blocks[0].read.calls, 1);
 	EXPECT_GT(blocks[0].write_key, 0);
 	EXPECT_TRUE(readable(eventfd));

@@ -461,16 +461,21 @@ TEST(Submission, EventfdIsNonBlockingAndBecomesReadableOnCompletion)
 
 	aligned_buffer written(4096);
 	fill(written.span(), 11);
-	// An overwrite, which the kernel runs at once. An append would first come back -EAGAIN
-	// under RWF_NOWAIT and go to a worker: a readiness without a callback (see BlockingFiles).
+	// An overwrite, which ext4 runs at once. Where the kernel answers -EAGAIN under RWF_NOWAIT
+	// (an append, a btrfs file) the request goes on to a worker: a readiness announces that,
+	// without a callback, and the worker's completion makes the fd readable again.
 	ASSERT_EQ(::pwrite(file.fd(), written.data(), written.size(), 0), 4096);
 	completion done;
 	ASSERT_GT(io_ctx_write(ctx.get(), file.fd(), written.data(), written.size(), 0, record,
 			       &done),
 		  0);
-	ASSERT_EQ(::poll(&readable, 1, -1), 1);
-	EXPECT_NE(readable.revents & POLLIN, 0);
-	EXPECT_EQ(io_ctx_poll(ctx.get()), 1);
+	int ran = 0;
+	for (int readiness = 0; readiness < 2 && ran == 0; ++readiness) {
+		ASSERT_EQ(::poll(&readable, 1, -1), 1);
+		EXPECT_NE(readable.revents & POLLIN, 0);
+		ran = io_ctx_poll(ctx.get());
+	}
+	EXPECT_EQ(ran, 1);
 	EXPECT_EQ(done.calls, 1);
 	EXPECT_EQ(done.result, 4096);
 }
@@ -532,7 +537,8 @@ TEST(Submission, DeferredSubmissionsWaitForOneFlush)
 
 	EXPECT_EQ(io_ctx_flush(ctx.get()), count);
 	io_ctx_stats sent = ctx.stats();
-	EXPECT_EQ(sent.submit_calls, queued.submit_calls + 1);
+	// A file system without RWF_NOWAIT (tmpfs) refuses the first call that carries it.
+	EXPECT_EQ(sent.submit_calls - sent.nowait_refusals, queued.submit_calls + 1);
 	EXPECT_EQ(sent.queued, 0u);
 	EXPECT_EQ(sent.submitted, static_cast<unsigned long long>(count));
 	EXPECT_EQ(io_ctx_flush(ctx.get()), 0);
@@ -704,7 +710,8 @@ TEST(Submission, StatsCountEveryRequestOnce)
 	io_ctx_stats drained = ctx.stats();
 	EXPECT_EQ(drained.submitted, static_cast<unsigned long long>(count));
 	EXPECT_EQ(drained.completed, static_cast<unsigned long long>(count));
-	EXPECT_EQ(drained.submit_calls, static_cast<unsigned long long>(count));
+	EXPECT_EQ(drained.submit_calls - drained.nowait_refusals,
+		  static_cast<unsigned long long>(count));
 	EXPECT_GE(drained.getevents_calls + drained.ring_reaps, 1u);
 	EXPECT_EQ(drained.in_kernel, 0u);
 	EXPECT_EQ(drained.queued, 0u);

@@ -6,6 +6,8 @@
 // each key's callback runs exactly once, from process(), poll(), cancel(), a submission that
 // waited for a slot, or the destructor; buffers stay valid until then; one thread at a time per
 // context. A callback must not throw (the program ends if it does) nor destroy its context.
+// In a fork child, every member on a context created by the parent returns -ECHILD (stats() is
+// all zeros) and the destructor frees the child's copy only (see io_ctx.h).
 #pragma once
 
 #include <sys/uio.h>
@@ -88,6 +90,10 @@ public:
 private:
 	detail::engine *engine_;
 };
+
+// What O_DIRECT I/O on `fd` requires (see io_ctx_dio_alignment()): 0 and `alignment` filled in,
+// or -EBADF, or -EOPNOTSUPP when the filesystem cannot do direct I/O or does not say.
+KAIO_API int dio_alignment(int fd, struct io_ctx_dio_alignment &alignment) noexcept;
 
 // Submits when awaited; resumes the awaiting coroutine from the context's process() with the
 // result. A submission error is the result at once, without suspending.

@@ -9,7 +9,8 @@
  * free slot, or io_ctx_destroy(). The library never sleeps in the kernel on its own: whenever it
  * must wait for a completion it calls the user's wait_cb with the context's eventfd.
  *
- * Every function returns >= 0 or a negative errno and never sets errno.
+ * Every function returns >= 0 or a negative errno and never sets errno. On a context inherited
+ * through fork(), every function returns -ECHILD (see fork() below).
  *
  * Lifetimes: a data buffer (and every iov_base buffer) must stay valid and untouched until the
  * request's callback has run. An iovec array is copied at submission and may be freed at once.
@@ -17,8 +18,17 @@
  * Threads: one context is used by one thread at a time. Independent contexts share nothing and
  * may be used from different threads at once. Never call io_ctx_destroy() from a callback.
  *
+ * fork(): a context belongs to the process that created it; the kernel does not give the child
+ * the parent's AIO contexts. In the child every io_ctx_* call on a context inherited from the
+ * parent returns -ECHILD and touches neither the kernel nor the parent's requests, whose
+ * callbacks never run in the child; io_ctx_destroy() there frees the child's copy of the
+ * context's memory (and closes its copy of the eventfd) without a system call of AIO and without
+ * running callbacks. The parent's context and requests are unaffected. Create new contexts in
+ * the child if it needs to do I/O.
+ *
  * Requirements: buffer addresses, lengths and offsets multiples of 512 (for O_DIRECT files some
- * devices require their logical block size, usually 4096).
+ * devices require their logical block size, usually 4096: io_ctx_dio_alignment() says what an
+ * fd requires).
  *
  * Files without O_DIRECT never block the caller either. Kernel AIO would run their requests
  * inside io_submit (the thread sleeping until the page cache or the device answers), and it
@@ -33,11 +43,22 @@
  * flag (EOPNOTSUPP) stops carrying it for the life of the context. Both are counted in
  * io_ctx_stats (worker_requests, nowait_retries). What remains: the kernel may still make a
  * submission wait briefly on a lock of its own while a worker writes the same file.
+ *
+ * Files under requests (tests/file_faults_test.cpp shows each):
+ * - A read returns the bytes up to end of file, short if need be (even a count that is not a
+ *   multiple of 512), and 0 at or beyond it.
+ * - Closing an fd: requests the kernel or a worker has taken hold their own reference to the
+ *   file and complete normally; requests still queued in the library (IO_CTX_DEFER_SUBMIT) fail
+ *   with -EBADF in their callback, or reach whatever file the fd number names by then. Close an
+ *   fd once the callbacks of its requests have run.
+ * - Truncating a file: each read in flight sees the file before the truncation (the full
+ *   count, the old data) or after it (a short count or 0).
  */
 #ifndef KAIO_IO_CTX_H
 #define KAIO_IO_CTX_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/uio.h>
 
 #ifdef __cplusplus
@@ -122,7 +143,9 @@ struct io_ctx_stats {
 	unsigned long long ring_reaps;      /* reaps from the completion ring, no system call */
 	unsigned long long worker_requests; /* requests run by a worker thread (see io_ctx_read) */
 	unsigned long long nowait_retries;  /* of which: direct I/O the kernel would have blocked on */
-	unsigned long long reserved[1];
+	unsigned long long nowait_refusals; /* io_submit calls refused for RWF_NOWAIT (EOPNOTSUPP),
+					       at most one per direction: the file system lacks it */
+	unsigned long long reserved[4];
 };
 
 /*
@@ -212,6 +235,33 @@ KAIO_API int io_ctx_fdsync(struct io_ctx *io_ctx, int fd, void (*sync_cb)(int re
  * -ENOENT: no such request: its callback already ran, or the key was never issued.
  */
 KAIO_API int io_ctx_cancel(struct io_ctx *io_ctx, int key);
+
+/* What O_DIRECT I/O on one fd requires, from io_ctx_dio_alignment(). */
+struct io_ctx_dio_alignment {
+	uint32_t memory;      /* buffer addresses must be multiples of this */
+	uint32_t offset;      /* file offsets and lengths must be multiples of this */
+	uint32_t reserved[2]; /* zero */
+};
+
+/*
+ * The alignment that O_DIRECT I/O on `fd` really requires, which may be finer or coarser than
+ * IO_CTX_ALIGNMENT (kaio itself always requires multiples of IO_CTX_ALIGNMENT, so use the larger
+ * of the two). For files it is what the filesystem reports through statx(2) STATX_DIOALIGN
+ * (Linux 6.1 and later); for block devices the logical block size (BLKSSZGET) and the queue's
+ * DMA alignment. Needs no context. An I/O that violates it fails with -EINVAL in its completion
+ * (or at io_submit).
+ * Returns 0, -EBADF, -EINVAL (alignment is NULL), or -EOPNOTSUPP when the fd's filesystem cannot
+ * do direct I/O on it or does not say what it requires (tmpfs, older kernels, pipes).
+ */
+#if defined(__cplusplus) && defined(__GNUC__)
+/* The function is named after its structure, as stat(2) is; C++'s -Wshadow would object. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#endif
+KAIO_API int io_ctx_dio_alignment(int fd, struct io_ctx_dio_alignment *alignment);
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 #ifdef __cplusplus
 }

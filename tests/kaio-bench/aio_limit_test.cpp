@@ -4,27 +4,20 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
 #include <string>
 
 #include "bench_command.hpp"
+#include "support/aio_limit.hpp"
 #include "support/direct_file.hpp"
 
 namespace kaio::testing {
 namespace {
 
-std::uint64_t proc_value(const char *path)
-{
-	std::uint64_t value = 0;
-	std::ifstream(path) >> value;
-	return value;
-}
-
 TEST(BenchAioLimit, ExhaustedAioMaxNrIsExplained)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	constexpr std::uint64_t depth = 65535;
-	std::uint64_t limit = proc_value("/proc/sys/fs/aio-max-nr");
+	std::uint64_t limit = aio_max_nr();
 	// Contexts of 65535 requests, one more than the limit holds: the last cannot be created.
 	std::uint64_t jobs = limit / depth + 1;
 	if (limit == 0 || jobs > 4)

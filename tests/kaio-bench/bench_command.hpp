@@ -8,11 +8,6 @@
 
 namespace kaio::testing {
 
-inline std::string shell_quoted(const std::filesystem::path &path)
-{
-	return "'" + path.string() + "'";
-}
-
 // `arguments` go to /bin/sh after the program's path.
 inline command_result run_bench(const std::string &arguments)
 {

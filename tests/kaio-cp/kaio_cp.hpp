@@ -22,15 +22,6 @@ namespace kaio::testing {
 
 constexpr std::uint64_t mib = std::uint64_t{1} << 20;
 
-// One word for /bin/sh, whatever characters it holds (a path, a command for script -c).
-inline std::string shell_quoted(const std::string &word)
-{
-	std::string quoted = "'";
-	for (char c : word)
-		quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-	return quoted + "'";
-}
-
 // "'SRC' 'DST'"
 inline std::string operands(const std::filesystem::path &source,
 			    const std::filesystem::path &destination)

@@ -14,7 +14,16 @@ struct command_result {
 	std::string output;   // stdout and stderr together, in order
 };
 
-// `command` goes to /bin/sh; quote arguments that need it.
+// One word for /bin/sh, whatever characters it holds (a path, a command for script -c).
+inline std::string shell_quoted(const std::string &word)
+{
+	std::string quoted = "'";
+	for (char c : word)
+		quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+	return quoted + "'";
+}
+
+// `command` goes to /bin/sh; quote arguments with shell_quoted().
 inline command_result run_command(const std::string &command)
 {
 	command_result result;

@@ -2,34 +2,19 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <bit>
 #include <cerrno>
-#include <fstream>
 #include <system_error>
 
+#include "aio_limit.hpp"
 #include "failure.hpp"
 
 namespace kaio::bench {
 namespace {
 
-std::uint64_t proc_value(const char *path)
-{
-	std::uint64_t value = 0;
-	std::ifstream(path) >> value;
-	return value;
-}
-
 failure aio_limit_failure(unsigned capacity, std::uint64_t run_needs)
 {
-	std::uint64_t in_use = proc_value("/proc/sys/fs/aio-nr");
-	std::uint64_t limit = proc_value("/proc/sys/fs/aio-max-nr");
-	std::uint64_t enough = std::bit_ceil(std::max(2 * limit, in_use + run_needs));
-	return run_failure(fmt::format(
-		"cannot create an AIO context for {} requests: /proc/sys/fs/aio-max-nr is "
-		"exhausted (aio-nr {}, aio-max-nr {}, this run needs {}); raise it with: "
-		"sysctl -w fs.aio-max-nr={}",
-		capacity, in_use, limit, run_needs, enough));
+	return run_failure(fmt::format("cannot create an AIO context for {} requests: {}", capacity,
+				       tools::aio_limit_advice(run_needs)));
 }
 
 } // namespace

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <new>
+#include <string>
 #include <system_error>
 
+#include "aio_limit.hpp"
 #include "byte_size.hpp"
 #include "failure.hpp"
 #include "kaio/io_ctx.h"
@@ -34,11 +36,13 @@ kaio::context make_context(int capacity)
 		return kaio::context(capacity);
 	} catch (const std::system_error &error) {
 		int code = error.code().value();
+		std::string reason = reason_of(code);
 		// Every context reserves its capacity from a system-wide limit.
-		const char *hint =
-			code == EAGAIN ? " (raise /proc/sys/fs/aio-max-nr or lower --iodepth)" : "";
-		throw failure(fmt::format("cannot create an AIO context for {} requests: {}{}",
-					  capacity, reason_of(code), hint));
+		if (code == EAGAIN)
+			reason = tools::aio_limit_advice(static_cast<std::uint64_t>(capacity)) +
+				 ", or lower --iodepth";
+		throw failure(fmt::format("cannot create an AIO context for {} requests: {}", capacity,
+					  reason));
 	} catch (const std::bad_alloc &) {
 		throw system_failure("cannot create an AIO context", ENOMEM);
 	}

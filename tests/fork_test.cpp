@@ -1,0 +1,175 @@
+// fork() with a live context: the kernel gives the child none of the parent's AIO contexts, so in
+// the child every call on an inherited context answers -ECHILD, touches nothing, and destroy
+// frees the child's copy without waiting; the parent's requests all complete with their data.
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstring>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kaio/kaio.hpp"
+#include "support/block_pattern.hpp"
+#include "support/child_process.hpp"
+#include "support/completion_record.hpp"
+#include "support/context_guard.hpp"
+#include "support/context_shorthands.hpp"
+#include "support/direct_file.hpp"
+
+namespace {
+
+using kaio::aligned_buffer;
+using namespace kaio::testing; // the helpers of support/
+
+constexpr unsigned blocks = 16;
+
+// Appends "what: got X, expected Y" when they differ.
+void expect_in_child(std::string &failures, const char *what, long long got, long long expected)
+{
+	if (got != expected)
+		failures += std::string(what) + ": got " + std::to_string(got) + ", expected " +
+			    std::to_string(expected) + "\n";
+}
+
+int callbacks_run(const std::vector<completion> &done)
+{
+	int calls = 0;
+	for (const completion &each : done)
+		calls += each.calls;
+	return calls;
+}
+
+// Every C function on the inherited context, then destroy; nothing may run a callback.
+std::string use_inherited_c_context(io_ctx &ctx, int fd, aligned_buffer &data, int key,
+				    const std::vector<completion> &parents)
+{
+	std::string failures;
+	completion mine;
+	iovec vector{data.data(), block};
+	expect_in_child(failures, "read", io_ctx_read(&ctx, fd, data.data(), block, 0, record, &mine),
+			-ECHILD);
+	expect_in_child(failures, "write",
+			io_ctx_write(&ctx, fd, data.data(), block, 0, record, &mine), -ECHILD);
+	expect_in_child(failures, "pread", io_ctx_pread(&ctx, fd, &vector, 1, 0, record, &mine),
+			-ECHILD);
+	expect_in_child(failures, "pwrite", io_ctx_pwrite(&ctx, fd, &vector, 1, 0, record, &mine),
+			-ECHILD);
+	expect_in_child(failures, "fsync", io_ctx_fsync(&ctx, fd, record, &mine), -ECHILD);
+	expect_in_child(failures, "fdsync", io_ctx_fdsync(&ctx, fd, record, &mine), -ECHILD);
+	expect_in_child(failures, "flush", io_ctx_flush(&ctx), -ECHILD);
+	expect_in_child(failures, "poll", io_ctx_poll(&ctx), -ECHILD);
+	expect_in_child(failures, "process", io_ctx_process(&ctx), -ECHILD);
+	expect_in_child(failures, "cancel", io_ctx_cancel(&ctx, key), -ECHILD);
+	expect_in_child(failures, "eventfd", io_ctx_eventfd(&ctx), -ECHILD);
+	io_ctx_stats stats{};
+	expect_in_child(failures, "get_stats", io_ctx_get_stats(&ctx, &stats), -ECHILD);
+	io_ctx_destroy(&ctx);
+	expect_in_child(failures, "context freed by destroy", ctx.impl == nullptr, 1);
+	expect_in_child(failures, "callbacks run in the child", callbacks_run(parents) + mine.calls, 0);
+	return failures;
+}
+
+// A context of the child's own does I/O as usual.
+std::string use_new_context(int fd)
+{
+	std::string failures;
+	context_guard guard;
+	expect_in_child(failures, "create in the child", io_ctx_create(&guard.ctx, 4, nullptr), 0);
+	aligned_buffer back(block);
+	completion read_back;
+	expect_in_child(failures, "read key > 0",
+			io_ctx_read(&guard.ctx, fd, back.data(), block, 0, record, &read_back) > 0, 1);
+	run_until_idle(guard.ctx);
+	expect_in_child(failures, "read in the child", read_back.result, block_result);
+	expect_in_child(failures, "data read in the child",
+			std::memcmp(back.data(), patterned(1, 0).data(), block), 0);
+	return failures;
+}
+
+TEST(Fork, ChildGetsEchildAndParentsRequestsComplete)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	ASSERT_NO_FATAL_FAILURE(write_patterned(file.fd(), blocks, 0));
+	aligned_buffer into(blocks * block);
+	std::vector<completion> reads(blocks);
+	context_guard guard;
+	io_ctx_options options = deferred_options();
+	ASSERT_EQ(io_ctx_create_opts(&guard.ctx, blocks, nullptr, &options), 0);
+	int key = 0;
+	// Half in the kernel, half still queued in the library when the process forks.
+	for (unsigned i = 0; i < blocks; ++i) {
+		key = io_ctx_read(&guard.ctx, file.fd(), into.data() + i * block, block, offset_of(i),
+				  record, &reads[i]);
+		ASSERT_GT(key, 0);
+		if (i == blocks / 2 - 1) {
+			ASSERT_EQ(io_ctx_flush(&guard.ctx), static_cast<int>(blocks / 2));
+		}
+	}
+	aligned_buffer scratch(block);
+	EXPECT_EQ(in_child([&] {
+			  return use_inherited_c_context(guard.ctx, file.fd(), scratch, key, reads) +
+				 use_new_context(file.fd());
+		  }),
+		  "");
+
+	EXPECT_EQ(run_until_idle(guard.ctx), 0);
+	expect_each_once(reads, block_result);
+	EXPECT_EQ(std::memcmp(into.data(), patterned(blocks, 0).data(), into.size()), 0);
+	io_ctx_stats stats = stats_of(guard.ctx);
+	EXPECT_EQ(stats.submitted, blocks);
+	EXPECT_EQ(stats.completed, blocks);
+}
+
+TEST(Fork, CppContextInChildAnswersEchild)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	ASSERT_NO_FATAL_FAILURE(write_patterned(file.fd(), blocks, 0));
+	aligned_buffer into(blocks * block);
+	int parent_results = 0;
+	int callbacks = 0;
+	kaio::context ctx(static_cast<int>(blocks));
+	int key = 0;
+	for (unsigned i = 0; i < blocks; ++i) {
+		std::span<std::byte> part(into.data() + i * block, block);
+		key = ctx.read(file.fd(), part, offset_of(i), [&](int result) {
+			++callbacks;
+			parent_results += result;
+		});
+		ASSERT_GT(key, 0);
+	}
+	EXPECT_EQ(in_child([&] {
+			  std::string failures;
+			  std::span<std::byte> part(into.data(), block);
+			  expect_in_child(failures, "read",
+					  ctx.read(file.fd(), part, 0, [&](int) { ++callbacks; }),
+					  -ECHILD);
+			  expect_in_child(failures, "fsync", ctx.fsync(file.fd(), [](int) {}), -ECHILD);
+			  expect_in_child(failures, "process", ctx.process(), -ECHILD);
+			  expect_in_child(failures, "poll", ctx.poll(), -ECHILD);
+			  expect_in_child(failures, "flush", ctx.flush(), -ECHILD);
+			  expect_in_child(failures, "cancel", ctx.cancel(key), -ECHILD);
+			  expect_in_child(failures, "eventfd", ctx.eventfd(), -ECHILD);
+			  expect_in_child(failures, "stats().submitted",
+					  static_cast<long long>(ctx.stats().submitted), 0);
+			  {
+				  kaio::context mine = std::move(ctx); // its destructor runs here
+			  }
+			  expect_in_child(failures, "callbacks run in the child", callbacks, 0);
+			  return failures;
+		  }),
+		  "");
+
+	while (ctx.process() > 0) {
+	}
+	EXPECT_EQ(callbacks, static_cast<int>(blocks));
+	EXPECT_EQ(parent_results, static_cast<int>(blocks * block));
+	EXPECT_EQ(std::memcmp(into.data(), patterned(blocks, 0).data(), into.size()), 0);
+	EXPECT_EQ(ctx.stats().completed, blocks);
+}
+
+} // namespace
