@@ -1,0 +1,12 @@
+#!/bin/sh
+# The copy example copies a file whose size is no multiple of any block or sector byte for byte.
+# Usage: copy_test.sh COPY DIRECTORY
+set -eu
+copy=$1
+dir=$(mktemp -d "$2/copy-XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+# 5 MiB and 12345 bytes: whole blocks, a partial block, and a tail that is not a sector.
+head -c 5255225 /dev/urandom >"$dir/source"
+"$copy" "$dir/source" "$dir/destination"
+cmp "$dir/source" "$dir/destination"
+echo "ok: destination identical to the source ($(wc -c <"$dir/destination") bytes)"
