@@ -1,7 +1,9 @@
 // stack_switch.hpp: switching stacks with ucontext(3) in a way AddressSanitizer and
-// ThreadSanitizer can follow, for fibers.cpp. Both track the stack each thread runs on; a bare
-// swapcontext() changes it behind their back (false reports, lost shadow memory, crashes), so
-// every switch is announced to them. Without sanitizers the announcements compile to nothing.
+// ThreadSanitizer can follow, for fibers.cpp. Both track the stack each thread runs on and a bare
+// swapcontext() changes it behind their back: ASan may then report false stack errors, TSan may
+// mix up the fibers' call stacks. Their documented remedy is to announce every switch, as here.
+// ASan still prints a one-line warning that it "doesn't fully support makecontext/swapcontext".
+// Without sanitizers the announcements compile to nothing.
 #pragma once
 
 #include <ucontext.h>
