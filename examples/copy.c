@@ -57,9 +57,12 @@ struct copy {
 	struct block blocks[QUEUE_DEPTH];
 };
 
+/* Prints the first error only: the requests still in flight tend to fail the same way. */
 static void print_error(struct copy *copy, const char *what, const char *file, long long offset,
 			int error)
 {
+	if (copy->failed)
+		return;
 	fprintf(stderr, "copy: %s %s at offset %lld: %s\n", what, file, offset, strerror(-error));
 	copy->failed = 1;
 }

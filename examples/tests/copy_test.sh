@@ -9,4 +9,9 @@ trap 'rm -rf "$dir"' EXIT
 head -c 5255225 /dev/urandom >"$dir/source"
 "$copy" "$dir/source" "$dir/destination"
 cmp "$dir/source" "$dir/destination"
+# An error is one clear line and a failing exit status.
+if "$copy" "$dir/missing" "$dir/never" 2>"$dir/error"; then
+	echo "FAIL: copying a missing file succeeded"; exit 1
+fi
+grep -qx "copy: cannot open $dir/missing with O_DIRECT: No such file or directory" "$dir/error"
 echo "ok: destination identical to the source ($(wc -c <"$dir/destination") bytes)"
