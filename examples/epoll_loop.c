@@ -95,7 +95,8 @@ static void on_timer(struct loop *loop)
 	}
 	if (++loop->requests == BLOCKS) {
 		struct itimerspec stop = {{0, 0}, {0, 0}};
-		timerfd_settime(loop->timer, 0, &stop, NULL);
+		if (timerfd_settime(loop->timer, 0, &stop, NULL) != 0)
+			fail(loop, "stopping the timer", errno);
 	}
 }
 
@@ -210,13 +211,14 @@ static int run(struct loop *loop)
 {
 	while (!loop->failed && loop->replies < BLOCKS) {
 		struct epoll_event events[4];
-		int i, count = epoll_wait(loop->epoll, events, 4, -1);
+		int i, rc, count = epoll_wait(loop->epoll, events, 4, -1);
 		if (count < 0) {
 			if (errno == EINTR)
 				continue;
 			fail(loop, "epoll_wait", errno);
 			break;
 		}
+		/* Level-triggered: whatever a handler leaves unread wakes the next epoll_wait(). */
 		for (i = 0; i < count; i++) {
 			int fd = events[i].data.fd;
 			if (fd == loop->timer)
@@ -225,11 +227,11 @@ static int run(struct loop *loop)
 				on_reply(loop);
 			else if (fd == loop->server)
 				on_request(loop);
-			else
+			else if (fd == io_ctx_eventfd(&loop->ctx))
 				on_completions(loop);
 		}
 		/* One io_submit for every write this round queued. */
-		int rc = io_ctx_flush(&loop->ctx);
+		rc = io_ctx_flush(&loop->ctx);
 		if (rc < 0)
 			fail(loop, "io_ctx_flush", rc);
 	}

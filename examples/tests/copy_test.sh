@@ -5,7 +5,7 @@ set -eu
 copy=$1
 dir=$(mktemp -d "$2/copy-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
-# 5 MiB and 12345 bytes: whole blocks, a partial block, and a tail that is not a sector.
+# 5 MiB and 12345 bytes: 20 whole blocks, then a last one that is not even whole sectors.
 head -c 5255225 /dev/urandom >"$dir/source"
 "$copy" "$dir/source" "$dir/destination"
 cmp "$dir/source" "$dir/destination"
