@@ -6,7 +6,7 @@
 // It prints "CRC SIZE FILE", the same line as cksum(1), so the two can be compared.
 //
 // What to see: the loop reads like blocking code, yet nothing blocks inside it. `co_await`
-// submits the read and suspends the coroutine; main() drives the context with process(), which
+// submits the read and suspends the coroutine; the caller drives the context with process(), which
 // waits for the completion and resumes the coroutine from the read's callback with the result
 // (bytes read, or a negative errno). The coroutine's next co_await submits the next read from
 // there, and process() sends it before it returns. kaio provides the awaitables, not a coroutine
