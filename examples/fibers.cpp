@@ -110,8 +110,7 @@ private:
 		}
 		std::function<void()> body;
 		example::execution execution;
-		std::uint64_t progress_at_park = 0;
-		bool ended = false;
+		std::uint64_t progress_at_park = 0; // progress_ when it parked
 	};
 
 	static scheduler *&running()
@@ -126,8 +125,7 @@ private:
 		scheduler &self = *running();
 		fiber &me = *self.current_;
 		me.body();
-		me.ended = true;
-		me.execution.leave_for_good(self.thread_);
+		me.execution.leave_for_good(self.thread_); // run() frees it with the others
 	}
 
 	// Every fiber is parked. Wake those whose wait may be over; sleep first if none.
