@@ -118,8 +118,8 @@ static void read_done(int result, void *data)
 		return;
 	}
 	if ((size_t)result != block->length) {
-		print_error(copy, "short read (did the file shrink?) of", copy->source_name,
-			    block->offset, -EIO);
+		print_error(copy, "unexpected length (did it change size?) reading",
+			    copy->source_name, block->offset, -EIO);
 		return;
 	}
 	if (!copy->failed)
