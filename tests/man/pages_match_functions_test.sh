@@ -1,16 +1,17 @@
 #!/bin/sh
-# Usage: pages_match_functions_test.sh INCLUDE_DIR MAN_DIR
+# Usage: pages_match_functions_test.sh MAN_DIR INCLUDE_DIR...
 #
-# Every function that a public C header (INCLUDE_DIR/kaio/*.h) declares has its page
-# MAN_DIR/<function>.3, whose NAME section names it; every section-3 page is such a function's.
+# Every function that a public C header (INCLUDE_DIR/kaio/*.h, in the source tree or generated
+# in the build tree) declares has its page MAN_DIR/<function>.3, whose NAME section names it;
+# every section-3 page is such a function's.
 set -eu
 
-if [ $# -ne 2 ]; then
-	echo "usage: $0 INCLUDE_DIR MAN_DIR" >&2
+if [ $# -lt 2 ]; then
+	echo "usage: $0 MAN_DIR INCLUDE_DIR..." >&2
 	exit 2
 fi
-include_dir=$1
-man_dir=$2
+man_dir=$1
+shift
 status=0
 
 fail() {
@@ -19,9 +20,10 @@ fail() {
 }
 
 # A declaration starts its line with KAIO_API; its name is the word before the first '('.
-declared=$(sed -n 's/^KAIO_API[^(]*[ *]\([A-Za-z_][A-Za-z0-9_]*\)(.*/\1/p' \
-	"$include_dir"/kaio/*.h | sort -u)
-[ -n "$declared" ] || fail "no KAIO_API function found in $include_dir/kaio/*.h"
+headers=$(find "$@" -path '*/kaio/*.h' -type f 2>/dev/null | sort)
+declared=$(echo "$headers" | xargs sed -n 's/^KAIO_API[^(]*[ *]\([A-Za-z_][A-Za-z0-9_]*\)(.*/\1/p' |
+	sort -u)
+[ -n "$declared" ] || fail "no KAIO_API function found in kaio/*.h under $*"
 
 for function in $declared; do
 	[ -f "$man_dir/$function.3" ] || fail "$function is declared but has no page $function.3"
@@ -40,5 +42,5 @@ for page in "$man_dir"/*.3; do
 	esac
 done
 
-[ "$status" -eq 0 ] && echo "ok   $(echo "$declared" | wc -l) functions, each with its page"
+[ "$status" -eq 0 ] && echo "ok   $(echo "$declared" | wc -l) functions, each with its page:" $headers
 exit "$status"
