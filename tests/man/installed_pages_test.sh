@@ -1,15 +1,17 @@
 #!/bin/sh
-# Usage: installed_pages_test.sh BUILD_DIR MAN_SOURCE_DIR MANDIR VERSION WITH_TOOLS
+# Usage: installed_pages_test.sh BUILD_DIR MAN_SOURCE_DIR MANDIR VERSION WITH_TOOLS \
+#                                 LIBRARY_COMPONENT TOOLS_COMPONENT
 #
 # Installs BUILD_DIR into scratch prefixes and checks that every page of MAN_SOURCE_DIR lands in
 # PREFIX/MANDIR/manN after its section, with VERSION in its title line:
 #   1. the whole install: sections 1 (when WITH_TOOLS is ON), 3 and 7;
-#   2. component dev (the library's development package): sections 3 and 7, no section 1;
-#   3. component tools (when WITH_TOOLS is ON): section 1 only.
+#   2. LIBRARY_COMPONENT (the library's development package): sections 3 and 7, no section 1;
+#   3. TOOLS_COMPONENT (when WITH_TOOLS is ON): section 1, no section 3 or 7.
 set -eu
 
-if [ $# -ne 5 ]; then
-	echo "usage: $0 BUILD_DIR MAN_SOURCE_DIR MANDIR VERSION WITH_TOOLS" >&2
+if [ $# -ne 7 ]; then
+	echo "usage: $0 BUILD_DIR MAN_SOURCE_DIR MANDIR VERSION WITH_TOOLS" \
+		"LIBRARY_COMPONENT TOOLS_COMPONENT" >&2
 	exit 2
 fi
 build_dir=$1
@@ -17,6 +19,8 @@ source_dir=$2
 mandir=$3
 version=$4
 with_tools=$5
+library_component=$6
+tools_component=$7
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kaio-man-install-XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -65,14 +69,14 @@ echo "== cmake --install"
 install_into all
 expect_pages $tool_sections 3 7
 
-echo "== cmake --install --component dev"
-install_into dev --component dev
+echo "== cmake --install --component $library_component"
+install_into library --component "$library_component"
 expect_pages 3 7
 expect_no_pages 1
 
 if [ "$with_tools" = ON ]; then
-	echo "== cmake --install --component tools"
-	install_into tools --component tools
+	echo "== cmake --install --component $tools_component"
+	install_into tools --component "$tools_component"
 	expect_pages 1
 	expect_no_pages 3 7
 fi
