@@ -1,6 +1,7 @@
 #include "model/model_run.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <libaio.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -69,6 +70,9 @@ int opcode_of(request_kind kind)
 	return -1;
 }
 
+// The run whose context calls wait_readable (a wait_cb has no user pointer).
+thread_local model_run *waiting_run = nullptr;
+
 // What io_submit may answer, injected, for a request that then never reaches the kernel.
 bool is_refusal(int error)
 {
@@ -124,6 +128,7 @@ run_summary model_run::run(unsigned long long steps)
 	kernel_->on_delivery = [this](const iocb &control, int result, bool injected) {
 		on_delivery(control, result, injected);
 	};
+	waiting_run = this;
 	create_context();
 	while (!failure_ && steps_ < steps && !choose_.exhausted()) {
 		++steps_;
@@ -132,6 +137,7 @@ run_summary model_run::run(unsigned long long steps)
 		check_file();
 	}
 	destroy_context();
+	waiting_run = nullptr;
 	summary.failure = failure_.value_or("");
 	summary.steps = steps_;
 	summary.requests = requests_.size();
@@ -167,12 +173,15 @@ void model_run::create_context()
 	capacity_ = capacities[choose_.below(std::size(capacities))];
 	flags_ = static_cast<unsigned>(choose_.below(8)) &
 		 (IO_CTX_DEFER_SUBMIT | IO_CTX_REAP_SYSCALL | IO_CTX_SUBMIT_EARLY);
+	static constexpr std::uint64_t wait_odds[] = {0, 4, 16};
+	wait_failure_odds_ = wait_odds[choose_.below(std::size(wait_odds))];
 	io_ctx_options options = IO_CTX_OPTIONS_INIT;
 	options.flags = flags_;
-	note("create capacity " + std::to_string(capacity_) + " flags " + std::to_string(flags_));
+	note("create capacity " + std::to_string(capacity_) + " flags " + std::to_string(flags_) +
+	     " wait failing 1 in " + std::to_string(wait_failure_odds_));
 	for (int attempt = 0; attempt < 100; ++attempt) {
 		auto refused_before = kernel_->injected(fault::setup_eagain);
-		int rc = kaio::detail::create_io_ctx(&ctx_, capacity_, nullptr, &options, kernel_.get());
+		int rc = kaio::detail::create_io_ctx(&ctx_, capacity_, wait_readable, &options, kernel_.get());
 		if (rc == 0) {
 			live_context_ = true;
 			callbacks_run_ = 0;
@@ -294,6 +303,7 @@ void model_run::submit(request_kind kind, bool from_callback)
 	in_flight_[identity_of(r)] = &r;
 	requests_.push_back(std::move(owned));
 
+	unsigned long long wait_failures_before = wait_failures_;
 	int key = call_submit(r);
 	note(std::string(from_callback ? "  callback submits " : "submit ") + name_of(kind) +
 	     (r.block >= 0 ? " block " + std::to_string(r.block) : "") + ": " + std::to_string(key));
@@ -304,9 +314,11 @@ void model_run::submit(request_kind kind, bool from_callback)
 		live_[key] = &r;
 		return;
 	}
-	if (from_callback || (flags_ & IO_CTX_DEFER_SUBMIT) != 0)
+	// A full context waits for a free slot through wait_cb, whose failure the submission returns.
+	bool wait_failed = key == -EINTR && wait_failed_since(wait_failures_before);
+	if (!wait_failed && (from_callback || (flags_ & IO_CTX_DEFER_SUBMIT) != 0))
 		return fail("a queued submission failed at once with " + std::to_string(key));
-	if (!is_refusal(key))
+	if (!wait_failed && !is_refusal(key))
 		return fail("a submission failed with " + std::to_string(key));
 	// Refused: no callback, and the block and descriptor are free again.
 	in_flight_.erase(identity_of(r));
@@ -347,8 +359,11 @@ void model_run::process(bool may_wait)
 		return;
 	std::size_t live_before = live_.size();
 	unsigned long long callbacks_before = callbacks_run_;
+	unsigned long long wait_failures_before = wait_failures_;
 	int ran = may_wait ? io_ctx_process(&ctx_) : io_ctx_poll(&ctx_);
 	note(std::string(may_wait ? "process: " : "poll: ") + std::to_string(ran));
+	if (may_wait && ran == -EINTR && wait_failed_since(wait_failures_before))
+		return; // wait_cb's answer, passed on
 	if (ran < 0)
 		return fail("process/poll failed with " + std::to_string(ran));
 	if (static_cast<unsigned long long>(ran) > callbacks_run_ - callbacks_before)
@@ -427,6 +442,23 @@ void model_run::cancel_garbage()
 	note("cancel garbage " + std::to_string(key) + ": " + std::to_string(answer));
 	if (answer != -ENOENT)
 		fail("cancel of garbage key " + std::to_string(key) + " answered " + std::to_string(answer));
+}
+
+// Blocks until fd is readable, as an application's wait_cb does, or fails now and then.
+int model_run::wait_readable(int fd)
+{
+	model_run *run = waiting_run;
+	if (run != nullptr && run->wait_failure_odds_ != 0 && run->choose_.one_in(run->wait_failure_odds_)) {
+		++run->wait_failures_;
+		run->note("  wait_cb fails");
+		return -EINTR;
+	}
+	pollfd readable{fd, POLLIN, 0};
+	while (::poll(&readable, 1, -1) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
 }
 
 void model_run::completion_trampoline(int result, void *data)

@@ -83,6 +83,8 @@ private:
 	iocb_identity identity_of(const request &r) const;
 	kaio::testing::fault_plan random_plan();
 	static void completion_trampoline(int result, void *data);
+	static int wait_readable(int fd);
+	bool wait_failed_since(unsigned long long before) const { return wait_failures_ != before; }
 
 	choices &choose_;
 	std::string directory_;
@@ -95,6 +97,8 @@ private:
 	bool live_context_ = false;
 	int capacity_ = 1;
 	unsigned flags_ = 0;
+	std::uint64_t wait_failure_odds_ = 0; // wait_cb fails once in this many calls; 0: never
+	unsigned long long wait_failures_ = 0;
 
 	std::deque<std::unique_ptr<request>> requests_;
 	std::map<int, request *> live_;            // by key: submitted, callback not run yet
