@@ -53,7 +53,9 @@ TEST(Model, RandomSequencesWithRandomFaultsKeepEveryPromise)
 	std::printf("seeds %llu..%llu: %llu requests, %llu faults injected\n",
 		    static_cast<unsigned long long>(base),
 		    static_cast<unsigned long long>(base + seeds - 1), requests, faults);
-	EXPECT_GT(faults, 0u); // the run did exercise the fault seam
+	if (seeds >= 8) { // so many plans cannot all be fault-free: the seam was exercised
+		EXPECT_GT(faults, 0u);
+	}
 }
 
 } // namespace
