@@ -68,8 +68,8 @@ void create_through_eagain(io_ctx &ctx, int size, const io_ctx_options *options,
 class workload {
 public:
 	workload(const fault_plan &plan, unsigned seed)
-		: kernel(plan, seed), written(patterned(blocks, seed)),
-		  read_back(blocks * block), writes(blocks), reads(blocks)
+	    : kernel(plan, seed), written(patterned(blocks, seed)), read_back(blocks * block),
+	      writes(blocks), reads(blocks)
 	{
 		kernel.on_delivery = [this](const iocb &request, int result, bool injected) {
 			tracked &t = of(request);
@@ -85,16 +85,19 @@ public:
 		// Whole blocks to read back even where a write never got there.
 		ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(blocks * block)), 0);
 		io_ctx_options options = deferred_options(); // batches, for partial submits
-		ASSERT_NO_FATAL_FAILURE(create_through_eagain(context.ctx, capacity, &options, kernel));
+		ASSERT_NO_FATAL_FAILURE(
+			create_through_eagain(context.ctx, capacity, &options, kernel));
 		for (unsigned i = 0; i < blocks; ++i)
-			submit(writes[i], io_ctx_write(&context.ctx, fd, written.data() + i * block,
-						       block, offset_of(i), record, &writes[i].done));
+			submit(writes[i],
+			       io_ctx_write(&context.ctx, fd, written.data() + i * block, block,
+					    offset_of(i), record, &writes[i].done));
 		ASSERT_NO_FATAL_FAILURE(process_until_idle());
 		for (unsigned i = 0; i < blocks; ++i) {
 			submit(reads[i], io_ctx_read(&context.ctx, fd, read_back.data() + i * block,
 						     block, offset_of(i), record, &reads[i].done));
 			if (i % 4 == 0 && reads[i].key > 0) {
-				ASSERT_GE(io_ctx_flush(&context.ctx), 0); // to cancel it in the kernel
+				ASSERT_GE(io_ctx_flush(&context.ctx),
+					  0); // to cancel it in the kernel
 				cancel(reads[i]);
 			}
 			if (i % 8 == 0) {
@@ -113,9 +116,13 @@ public:
 			SCOPED_TRACE("block " + std::to_string(i));
 			expect_kept(writes[i]);
 			expect_kept(reads[i]);
-			bool clean_write = writes[i].done.result == block_result && !writes[i].injected;
-			if (clean_write && reads[i].done.result == block_result && !reads[i].injected) {
-				EXPECT_EQ(std::memcmp(read_back.data() + i * block, written.data() + i * block, block), 0);
+			bool clean_write =
+				writes[i].done.result == block_result && !writes[i].injected;
+			if (clean_write && reads[i].done.result == block_result &&
+			    !reads[i].injected) {
+				EXPECT_EQ(std::memcmp(read_back.data() + i * block,
+						      written.data() + i * block, block),
+					  0);
 			}
 		}
 	}
@@ -126,7 +133,8 @@ public:
 private:
 	tracked &of(const iocb &request)
 	{
-		auto index = static_cast<std::size_t>(request.u.c.offset / static_cast<long long>(block));
+		auto index = static_cast<std::size_t>(request.u.c.offset /
+						      static_cast<long long>(block));
 		return request.aio_lio_opcode == IO_CMD_PWRITE ? writes[index] : reads[index];
 	}
 
@@ -194,7 +202,8 @@ private:
 		}
 		EXPECT_EQ(t.done.calls, 1);
 		if (t.delivered) {
-			EXPECT_EQ(t.done.result, t.delivered_result) << "not the result of its own event";
+			EXPECT_EQ(t.done.result, t.delivered_result)
+				<< "not the result of its own event";
 		} else {
 			EXPECT_TRUE(is_refusal(t.done.result) || t.done.result == -ECANCELED)
 				<< "never in the kernel, yet got " << t.done.result;
@@ -266,8 +275,8 @@ void expect_destroy_completes_thousands(random_fault_kernel &kernel)
 	io_ctx ctx{};
 	ASSERT_NO_FATAL_FAILURE(create_through_eagain(ctx, count, &options, kernel));
 	for (unsigned i = 0; i < count; ++i) {
-		keys[i] = io_ctx_write(&ctx, file.fd(), data.data() + i * block, block, offset_of(i),
-				       record, &done[i]);
+		keys[i] = io_ctx_write(&ctx, file.fd(), data.data() + i * block, block,
+				       offset_of(i), record, &done[i]);
 		ASSERT_GT(keys[i], 0);
 	}
 	ASSERT_EQ(stats_of(ctx).queued, count);
@@ -278,7 +287,8 @@ void expect_destroy_completes_thousands(random_fault_kernel &kernel)
 		if (done[i].result != block_result)
 			continue; // a fault, injected
 		ASSERT_EQ(::pread(file.fd(), back.data(), block, offset_of(i)), block_result);
-		ASSERT_EQ(std::memcmp(back.data(), data.data() + i * block, block), 0) << "block " << i;
+		ASSERT_EQ(std::memcmp(back.data(), data.data() + i * block, block), 0)
+			<< "block " << i;
 	}
 }
 

@@ -41,7 +41,8 @@ public:
 	std::uint64_t below(std::uint64_t bound) override
 	{
 		std::uint64_t value = 0;
-		for (std::uint64_t range = 1; range < bound && position_ < bytes_.size(); range <<= 8)
+		for (std::uint64_t range = 1; range < bound && position_ < bytes_.size();
+		     range <<= 8)
 			value = (value << 8) | bytes_[position_++];
 		return value % bound;
 	}

@@ -29,8 +29,8 @@ struct model_run::request {
 	int block = -1;     // reads and writes: the block they transfer
 	int sync_slot = -1; // syncs: which of the duplicated descriptors they use
 	int fd = -1;
-	int iovcnt = 1;         // vector forms
-	std::uint32_t tag = 0;  // writes: the tag they stamp
+	int iovcnt = 1;        // vector forms
+	std::uint32_t tag = 0; // writes: the tag they stamp
 	kaio::aligned_buffer buffer;
 	int key = 0;
 	int calls = 0;
@@ -56,8 +56,14 @@ const char *name_of(request_kind kind)
 	return "?";
 }
 
-bool is_write(request_kind kind) { return kind == request_kind::write || kind == request_kind::writev; }
-bool is_sync(request_kind kind) { return kind == request_kind::fsync || kind == request_kind::fdsync; }
+bool is_write(request_kind kind)
+{
+	return kind == request_kind::write || kind == request_kind::writev;
+}
+bool is_sync(request_kind kind)
+{
+	return kind == request_kind::fsync || kind == request_kind::fdsync;
+}
 
 int opcode_of(request_kind kind)
 {
@@ -122,11 +128,13 @@ run_summary model_run::run(unsigned long long steps)
 {
 	run_summary summary;
 	if (fd_ < 0) {
-		summary.failure = "cannot open an O_DIRECT file: " + std::string(std::strerror(errno));
+		summary.failure =
+			"cannot open an O_DIRECT file: " + std::string(std::strerror(errno));
 		return summary;
 	}
 	stamp_file();
-	kernel_ = std::make_unique<kaio::testing::random_fault_kernel>(random_plan(), choose_.below(1ull << 32));
+	kernel_ = std::make_unique<kaio::testing::random_fault_kernel>(random_plan(),
+								       choose_.below(1ull << 32));
 	kernel_->on_delivery = [this](const iocb &control, int result, bool injected) {
 		on_delivery(control, result, injected);
 	};
@@ -156,7 +164,8 @@ void model_run::stamp_file()
 		blocks_[b].acceptable = {0};
 	}
 	if (::pwrite(fd_, data.data(), data.size(), 0) != static_cast<ssize_t>(data.size()))
-		fail("cannot write the file's initial contents: " + std::string(std::strerror(errno)));
+		fail("cannot write the file's initial contents: " +
+		     std::string(std::strerror(errno)));
 }
 
 fault_plan model_run::random_plan()
@@ -183,7 +192,8 @@ void model_run::create_context()
 	     " wait failing 1 in " + std::to_string(wait_failure_odds_));
 	for (int attempt = 0; attempt < 500; ++attempt) {
 		auto refused_before = kernel_->injected(fault::setup_eagain);
-		int rc = kaio::detail::create_io_ctx(&ctx_, capacity_, wait_readable, &options, kernel_.get());
+		int rc = kaio::detail::create_io_ctx(&ctx_, capacity_, wait_readable, &options,
+						     kernel_.get());
 		if (rc == 0) {
 			live_context_ = true;
 			callbacks_run_ = 0;
@@ -195,8 +205,8 @@ void model_run::create_context()
 		if (ctx_.impl != nullptr)
 			return fail("a failed create left a context behind");
 		if (kernel_->injected(fault::setup_eagain) == refused_before) {
-			// The real kernel's: /proc/sys/fs/aio-max-nr is used up by other processes for a
-			// moment. Not ours to judge: wait a little for them to give it back.
+			// The real kernel's: other processes hold all of /proc/sys/fs/aio-max-nr
+			// for a moment. Not ours to judge: wait a little for them to give it back.
 			note("create: aio-max-nr exhausted, waiting");
 			std::this_thread::sleep_for(std::chrono::milliseconds(20));
 		}
@@ -212,7 +222,8 @@ void model_run::destroy_context()
 	io_ctx_destroy(&ctx_);
 	live_context_ = false;
 	if (!live_.empty())
-		fail("destroy returned with " + std::to_string(live_.size()) + " callbacks not run");
+		fail("destroy returned with " + std::to_string(live_.size()) +
+		     " callbacks not run");
 	if (kernel_->outstanding() != 0)
 		fail("destroy returned with requests in the kernel");
 	check_file();
@@ -258,9 +269,9 @@ void model_run::step()
 
 void model_run::submit_random(bool from_callback)
 {
-	static constexpr request_kind kinds[] = {request_kind::write, request_kind::read,
+	static constexpr request_kind kinds[] = {request_kind::write,  request_kind::read,
 						 request_kind::writev, request_kind::readv,
-						 request_kind::fsync, request_kind::fdsync};
+						 request_kind::fsync,  request_kind::fdsync};
 	submit(kinds[choose_.below(std::size(kinds))], from_callback);
 }
 
@@ -304,7 +315,7 @@ void model_run::submit(request_kind kind, bool from_callback)
 		blocks_[r.block].busy = &r;
 	}
 	std::uint64_t then = choose_.below(20);
-	r.then = then < 12 ? follow_up::none
+	r.then = then < 12   ? follow_up::none
 		 : then < 16 ? follow_up::submit
 		 : then < 19 ? follow_up::cancel_live
 			     : follow_up::cancel_self;
@@ -314,7 +325,8 @@ void model_run::submit(request_kind kind, bool from_callback)
 	unsigned long long wait_failures_before = wait_failures_;
 	int key = call_submit(r);
 	note(std::string(from_callback ? "  callback submits " : "submit ") + name_of(kind) +
-	     (r.block >= 0 ? " block " + std::to_string(r.block) : "") + ": " + std::to_string(key));
+	     (r.block >= 0 ? " block " + std::to_string(r.block) : "") + ": " +
+	     std::to_string(key));
 	if (key > 0) {
 		if (live_.count(key) != 0)
 			return fail("key " + std::to_string(key) + " given to two live requests");
@@ -322,7 +334,7 @@ void model_run::submit(request_kind kind, bool from_callback)
 		live_[key] = &r;
 		return;
 	}
-	// A full context waits for a free slot through wait_cb, whose failure the submission returns.
+	// A full context waits for a free slot through wait_cb; the submission returns its failure.
 	bool wait_failed = key == -EINTR && wait_failed_since(wait_failures_before);
 	if (!wait_failed && (from_callback || (flags_ & IO_CTX_DEFER_SUBMIT) != 0))
 		return fail("a queued submission failed at once with " + std::to_string(key));
@@ -346,17 +358,17 @@ int model_run::call_submit(request &r)
 		iov[i] = {r.buffer.data() + static_cast<std::size_t>(i) * part, part};
 	switch (r.kind) {
 	case request_kind::read:
-		return io_ctx_read(&ctx_, r.fd, r.buffer.data(), block_size, offset, completion_trampoline, &r);
+		return io_ctx_read(&ctx_, r.fd, r.buffer.data(), block_size, offset,
+				   completion_trampoline, &r);
 	case request_kind::write:
-		return io_ctx_write(&ctx_, r.fd, r.buffer.data(), block_size, offset, completion_trampoline, &r);
+		return io_ctx_write(&ctx_, r.fd, r.buffer.data(), block_size, offset,
+				    completion_trampoline, &r);
 	case request_kind::readv:
 		return io_ctx_pread(&ctx_, r.fd, iov, r.iovcnt, offset, completion_trampoline, &r);
 	case request_kind::writev:
 		return io_ctx_pwrite(&ctx_, r.fd, iov, r.iovcnt, offset, completion_trampoline, &r);
-	case request_kind::fsync:
-		return io_ctx_fsync(&ctx_, r.fd, completion_trampoline, &r);
-	case request_kind::fdsync:
-		return io_ctx_fdsync(&ctx_, r.fd, completion_trampoline, &r);
+	case request_kind::fsync: return io_ctx_fsync(&ctx_, r.fd, completion_trampoline, &r);
+	case request_kind::fdsync: return io_ctx_fdsync(&ctx_, r.fd, completion_trampoline, &r);
 	}
 	return -EINVAL;
 }
@@ -415,11 +427,13 @@ void model_run::expect_cancel_answer(int key, request *target, int answer)
 	if (answer == 0) {
 		if (target->calls != 1 || target->result != -ECANCELED)
 			fail("cancel of " + std::to_string(key) + " answered 0, its callback ran " +
-			     std::to_string(target->calls) + " times with " + std::to_string(target->result));
+			     std::to_string(target->calls) + " times with " +
+			     std::to_string(target->result));
 		return;
 	}
 	if (answer != -EINPROGRESS)
-		fail("cancel of live key " + std::to_string(key) + " answered " + std::to_string(answer));
+		fail("cancel of live key " + std::to_string(key) + " answered " +
+		     std::to_string(answer));
 }
 
 void model_run::cancel_finished()
@@ -432,7 +446,8 @@ void model_run::cancel_finished()
 	int answer = io_ctx_cancel(&ctx_, key);
 	note("cancel finished " + std::to_string(key) + ": " + std::to_string(answer));
 	if (answer != -ENOENT)
-		fail("cancel of finished key " + std::to_string(key) + " answered " + std::to_string(answer));
+		fail("cancel of finished key " + std::to_string(key) + " answered " +
+		     std::to_string(answer));
 }
 
 void model_run::cancel_garbage()
@@ -441,7 +456,7 @@ void model_run::cancel_garbage()
 		return;
 	static constexpr int fixed[] = {0, -1, INT_MIN, INT_MAX, 0xffff, 0x10000};
 	std::uint64_t pick = choose_.below(std::size(fixed) + 2);
-	int key = pick < std::size(fixed) ? fixed[pick]
+	int key = pick < std::size(fixed)    ? fixed[pick]
 		  : pick == std::size(fixed) ? static_cast<int>(choose_.below(1ull << 31))
 					     : (1 << 16) | (capacity_ + 1); // a slot past the end
 	if (live_.count(key) != 0)
@@ -449,14 +464,16 @@ void model_run::cancel_garbage()
 	int answer = io_ctx_cancel(&ctx_, key);
 	note("cancel garbage " + std::to_string(key) + ": " + std::to_string(answer));
 	if (answer != -ENOENT)
-		fail("cancel of garbage key " + std::to_string(key) + " answered " + std::to_string(answer));
+		fail("cancel of garbage key " + std::to_string(key) + " answered " +
+		     std::to_string(answer));
 }
 
 // Blocks until fd is readable, as an application's wait_cb does, or fails now and then.
 int model_run::wait_readable(int fd)
 {
 	model_run *run = waiting_run;
-	if (run != nullptr && run->wait_failure_odds_ != 0 && run->choose_.one_in(run->wait_failure_odds_)) {
+	if (run != nullptr && run->wait_failure_odds_ != 0 &&
+	    run->choose_.one_in(run->wait_failure_odds_)) {
 		++run->wait_failures_;
 		run->note("  wait_cb fails");
 		return -EINTR;
@@ -483,7 +500,8 @@ void model_run::on_complete(request &r, int result)
 	if (r.key <= 0)
 		return fail("callback ran for a submission that had failed");
 	r.result = result;
-	note("  callback " + std::to_string(r.key) + " " + name_of(r.kind) + ": " + std::to_string(result));
+	note("  callback " + std::to_string(r.key) + " " + name_of(r.kind) + ": " +
+	     std::to_string(result));
 	check_result(r, result);
 	update_model(r, result);
 	run_follow_up(r);
@@ -494,10 +512,12 @@ void model_run::check_result(const request &r, int result)
 	if (r.delivered) {
 		if (result != r.delivered_result)
 			fail("request " + std::to_string(r.key) + " got " + std::to_string(result) +
-			     ", the kernel delivered " + std::to_string(r.delivered_result) + " for it");
+			     ", the kernel delivered " + std::to_string(r.delivered_result) +
+			     " for it");
 		int full = is_sync(r.kind) ? 0 : static_cast<int>(block_size);
 		if (!r.injected && result != full)
-			fail("the kernel answered " + std::to_string(result) + " to a " + name_of(r.kind));
+			fail("the kernel answered " + std::to_string(result) + " to a " +
+			     name_of(r.kind));
 		return;
 	}
 	// Never reached the kernel: refused by io_submit, or cancelled while queued.
@@ -528,19 +548,17 @@ void model_run::update_model(request &r, int result)
 	if (!is_write(r.kind) && result > 0) {
 		if (result % static_cast<int>(sector) != 0 || result > static_cast<int>(block_size))
 			return fail("a read returned " + std::to_string(result) + " bytes");
-		check_sectors(r.buffer.data(), r.block, static_cast<std::size_t>(result) / sector, "a read");
+		check_sectors(r.buffer.data(), r.block, static_cast<std::size_t>(result) / sector,
+			      "a read");
 	}
 }
 
 void model_run::run_follow_up(request &r)
 {
 	switch (r.then) {
-	case follow_up::none:
-		return;
-	case follow_up::submit:
-		return submit_random(true);
-	case follow_up::cancel_live:
-		return cancel_live();
+	case follow_up::none: return;
+	case follow_up::submit: return submit_random(true);
+	case follow_up::cancel_live: return cancel_live();
 	case follow_up::cancel_self: {
 		int answer = io_ctx_cancel(&ctx_, r.key);
 		note("  callback cancels itself: " + std::to_string(answer));
@@ -582,11 +600,12 @@ void model_run::check_counters()
 		return fail("stats say " + std::to_string(stats.completed) + " completed, " +
 			    std::to_string(callbacks_run_) + " callbacks ran");
 	if (static_cast<long>(stats.submitted) != kernel_->accepted() - accepted_at_create_)
-		return fail("stats say " + std::to_string(stats.submitted) + " submitted, the kernel took " +
+		return fail("stats say " + std::to_string(stats.submitted) +
+			    " submitted, the kernel took " +
 			    std::to_string(kernel_->accepted() - accepted_at_create_));
 	if (static_cast<long>(stats.in_kernel) != kernel_->outstanding())
-		return fail("stats say " + std::to_string(stats.in_kernel) + " in the kernel, it has " +
-			    std::to_string(kernel_->outstanding()));
+		return fail("stats say " + std::to_string(stats.in_kernel) +
+			    " in the kernel, it has " + std::to_string(kernel_->outstanding()));
 	if (stats.in_kernel + stats.queued > live_.size())
 		return fail("stats say " + std::to_string(stats.in_kernel + stats.queued) +
 			    " in flight, " + std::to_string(live_.size()) + " callbacks are due");
@@ -602,7 +621,8 @@ void model_run::check_file()
 		return fail("cannot read the file back: " + std::string(std::strerror(errno)));
 	for (int b = 0; b < blocks && !failure_; ++b) {
 		if (blocks_[b].busy == nullptr)
-			check_sectors(data.data() + b * block_size, b, sectors_per_block, "the file");
+			check_sectors(data.data() + b * block_size, b, sectors_per_block,
+				      "the file");
 	}
 }
 
@@ -611,11 +631,13 @@ void model_run::check_sectors(const std::byte *data, int block, std::size_t coun
 	for (std::size_t s = 0; s < count; ++s) {
 		bool held = false;
 		for (std::uint32_t tag : blocks_[block].acceptable)
-			held = held || sector_holds(data + s * sector, tag, static_cast<std::uint32_t>(block), s);
+			held = held || sector_holds(data + s * sector, tag,
+						    static_cast<std::uint32_t>(block), s);
 		if (!held)
-			return fail(std::string(what) + ": block " + std::to_string(block) + " sector " +
-				    std::to_string(s) + " holds none of the " +
-				    std::to_string(blocks_[block].acceptable.size()) + " writes it may hold");
+			return fail(std::string(what) + ": block " + std::to_string(block) +
+				    " sector " + std::to_string(s) + " holds none of the " +
+				    std::to_string(blocks_[block].acceptable.size()) +
+				    " writes it may hold");
 	}
 }
 

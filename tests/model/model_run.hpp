@@ -101,8 +101,8 @@ private:
 	unsigned long long wait_failures_ = 0;
 
 	std::deque<std::unique_ptr<request>> requests_;
-	std::map<int, request *> live_;            // by key: submitted, callback not run yet
-	std::vector<int> finished_keys_;           // keys whose callback ran
+	std::map<int, request *> live_;  // by key: submitted, callback not run yet
+	std::vector<int> finished_keys_; // keys whose callback ran
 	std::map<iocb_identity, request *> in_flight_;
 	block_state blocks_[blocks];
 	std::uint32_t next_tag_ = 1;

@@ -45,8 +45,9 @@ TEST(Model, RandomSequencesWithRandomFaultsKeepEveryPromise)
 		kaio::model::model_run run(choose, test_directory());
 		kaio::model::run_summary summary = run.run(steps);
 		ASSERT_TRUE(summary.failure.empty())
-			<< summary.failure << "\nreplay: KAIO_MODEL_SEED=" << seed << " KAIO_MODEL_SEEDS=1 KAIO_MODEL_STEPS="
-			<< steps << " " << ::testing::UnitTest::GetInstance()->current_test_info()->name();
+			<< summary.failure << "\nreplay: KAIO_MODEL_SEED=" << seed
+			<< " KAIO_MODEL_SEEDS=1 KAIO_MODEL_STEPS=" << steps << " "
+			<< ::testing::UnitTest::GetInstance()->current_test_info()->name();
 		requests += summary.requests;
 		faults += summary.faults;
 	}

@@ -25,7 +25,8 @@ inline std::uint64_t mix(std::uint64_t x)
 inline std::uint64_t stamp_word(std::uint32_t tag, std::uint32_t block, std::size_t sector_index,
 				std::size_t word)
 {
-	return mix((std::uint64_t{tag} << 32) ^ (std::uint64_t{block} << 16) ^ (sector_index << 8) ^ word);
+	return mix((std::uint64_t{tag} << 32) ^ (std::uint64_t{block} << 16) ^ (sector_index << 8) ^
+		   word);
 }
 
 inline void stamp_sector(std::byte *to, std::uint32_t tag, std::uint32_t block, std::size_t index)
@@ -42,7 +43,8 @@ inline void stamp_block(std::byte *to, std::uint32_t tag, std::uint32_t block)
 		stamp_sector(to + index * sector, tag, block, index);
 }
 
-inline bool sector_holds(const std::byte *at, std::uint32_t tag, std::uint32_t block, std::size_t index)
+inline bool sector_holds(const std::byte *at, std::uint32_t tag, std::uint32_t block,
+			 std::size_t index)
 {
 	for (std::size_t word = 0; word < sector / 8; ++word) {
 		std::uint64_t value = 0;

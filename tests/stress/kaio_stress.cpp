@@ -66,14 +66,17 @@ bool prepare_file(int fd, std::uint64_t blocks)
 int main(int argc, char **argv)
 {
 	options opt;
-	CLI::App app("Random mixes of kaio requests on many threads, every block verified.", "kaio-stress");
-	app.add_option("--threads", opt.threads, "threads, each with its own context")->check(CLI::Range(1, 256));
+	CLI::App app("Random mixes of kaio requests on many threads, every block verified.",
+		     "kaio-stress");
+	app.add_option("--threads", opt.threads, "threads, each with its own context")
+		->check(CLI::Range(1, 256));
 	app.add_option("--seconds", opt.seconds, "how long to run")->check(CLI::PositiveNumber);
 	app.add_option("--depth", opt.depth, "capacity of each context; depths vary up to it")
 		->check(CLI::Range(1, IO_CTX_MAX_CAPACITY));
 	app.add_option("--seed", opt.seed, "seed of the random mix (printed, to replay)");
 	app.add_option("--file", opt.file, "the O_DIRECT file to use (created, and removed after)");
-	app.add_option("--blocks", opt.blocks, "4 KiB blocks per thread")->check(CLI::Range(1, 1 << 20));
+	app.add_option("--blocks", opt.blocks, "4 KiB blocks per thread")
+		->check(CLI::Range(1, 1 << 20));
 	app.add_flag("--faults", opt.faults, "inject faults through the kernel seam");
 	app.add_option("--fault-rate", opt.fault_rate, "with --faults: the chance of each fault")
 		->check(CLI::Range(0.0, 0.5));
@@ -81,13 +84,14 @@ int main(int argc, char **argv)
 
 	int fd = ::open(opt.file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		std::fprintf(stderr, "kaio-stress: cannot open %s with O_DIRECT: %s\n", opt.file.c_str(),
-			     std::strerror(errno));
+		std::fprintf(stderr, "kaio-stress: cannot open %s with O_DIRECT: %s\n",
+			     opt.file.c_str(), std::strerror(errno));
 		return 77;
 	}
 	std::uint64_t total_blocks = opt.blocks * static_cast<std::uint64_t>(opt.threads);
 	if (!prepare_file(fd, total_blocks)) {
-		std::fprintf(stderr, "kaio-stress: cannot write %s: %s\n", opt.file.c_str(), std::strerror(errno));
+		std::fprintf(stderr, "kaio-stress: cannot write %s: %s\n", opt.file.c_str(),
+			     std::strerror(errno));
 		::unlink(opt.file.c_str());
 		return 1;
 	}
@@ -112,9 +116,10 @@ int main(int argc, char **argv)
 			settings.deadline = deadline;
 			settings.fault_rate = opt.faults ? opt.fault_rate : 0;
 			settings.seed = opt.seed + static_cast<std::uint64_t>(t);
-			threads.emplace_back([settings, &result = counts[static_cast<std::size_t>(t)]] {
-				result = kaio::stress::stress_worker(settings).run();
-			});
+			threads.emplace_back(
+				[settings, &result = counts[static_cast<std::size_t>(t)]] {
+					result = kaio::stress::stress_worker(settings).run();
+				});
 		}
 	}
 	::close(fd);
@@ -124,10 +129,13 @@ int main(int argc, char **argv)
 	for (const auto &c : counts)
 		total.add(c);
 	std::printf("ops %llu: reads %llu, writes %llu, readv %llu, writev %llu, fdsync %llu\n",
-		    total.ops(), total.reads, total.writes, total.readvs, total.writevs, total.fdsyncs);
+		    total.ops(), total.reads, total.writes, total.readvs, total.writevs,
+		    total.fdsyncs);
 	std::printf("cancels %llu (stopped %llu), submissions refused %llu, faults injected %llu\n",
 		    total.cancels, total.cancels_stopped, total.refused, total.faults);
-	std::printf("mismatches %llu, broken promises %llu, unexpected errors %llu\n", total.mismatches,
-		    total.broken, total.errors);
-	return total.mismatches == 0 && total.broken == 0 && total.errors == 0 && total.ops() > 0 ? 0 : 1;
+	std::printf("mismatches %llu, broken promises %llu, unexpected errors %llu\n",
+		    total.mismatches, total.broken, total.errors);
+	return total.mismatches == 0 && total.broken == 0 && total.errors == 0 && total.ops() > 0
+		       ? 0
+		       : 1;
 }

@@ -42,7 +42,8 @@ inline void stamp(std::byte *block, std::uint64_t offset, std::uint64_t generati
 		std::uint64_t value = mix(offset ^ (generation << 40) ^ i);
 		std::memcpy(payload + i * 8, &value, 8);
 	}
-	block_header header{offset, generation, checksum_of(payload, block_size - sizeof(block_header))};
+	block_header header{offset, generation,
+			    checksum_of(payload, block_size - sizeof(block_header))};
 	std::memcpy(block, &header, sizeof header);
 }
 

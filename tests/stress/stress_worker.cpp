@@ -39,8 +39,8 @@ void stress_counts::add(const stress_counts &other)
 }
 
 stress_worker::stress_worker(const worker_settings &settings)
-	: settings_(settings), random_(settings.seed), ops_(static_cast<std::size_t>(settings.depth)),
-	  blocks_(settings.blocks)
+    : settings_(settings), random_(settings.seed), ops_(static_cast<std::size_t>(settings.depth)),
+      blocks_(settings.blocks)
 {
 	for (op &request : ops_) {
 		request.worker = this;
@@ -57,7 +57,8 @@ stress_counts stress_worker::run()
 	if (!create_context())
 		return counts_;
 	while (std::chrono::steady_clock::now() < settings_.deadline) {
-		auto target = static_cast<int>(1 + below(static_cast<std::uint64_t>(settings_.depth)));
+		auto target =
+			static_cast<int>(1 + below(static_cast<std::uint64_t>(settings_.depth)));
 		for (int tries = 0; live_ < target && tries < 2 * target; ++tries)
 			submit_random();
 		if (below(20) == 0)
@@ -65,7 +66,8 @@ stress_counts stress_worker::run()
 		int ran = below(2) == 0 ? io_ctx_process(&ctx_) : io_ctx_poll(&ctx_);
 		if (ran < 0) {
 			++counts_.broken;
-			std::fprintf(stderr, "kaio-stress: process failed: %s\n", std::strerror(-ran));
+			std::fprintf(stderr, "kaio-stress: process failed: %s\n",
+				     std::strerror(-ran));
 			break;
 		}
 	}
@@ -86,11 +88,13 @@ stress_counts stress_worker::run()
 bool stress_worker::create_context()
 {
 	for (int attempt = 0; attempt < 100; ++attempt) {
-		int rc = kaio::detail::create_io_ctx(&ctx_, settings_.depth, nullptr, nullptr, kernel_.get());
+		int rc = kaio::detail::create_io_ctx(&ctx_, settings_.depth, nullptr, nullptr,
+						     kernel_.get());
 		if (rc == 0)
 			return true;
 		if (rc != -EAGAIN || !kernel_) {
-			std::fprintf(stderr, "kaio-stress: cannot create a context: %s\n", std::strerror(-rc));
+			std::fprintf(stderr, "kaio-stress: cannot create a context: %s\n",
+				     std::strerror(-rc));
 			++counts_.errors;
 			return false;
 		}
@@ -104,7 +108,7 @@ void stress_worker::submit_random()
 	if (free_ops_.empty())
 		return;
 	std::uint64_t pick = below(95);
-	kind what = pick < 40 ? kind::read
+	kind what = pick < 40   ? kind::read
 		    : pick < 75 ? kind::write
 		    : pick < 83 ? kind::readv
 		    : pick < 91 ? kind::writev
@@ -129,7 +133,8 @@ void stress_worker::submit_random()
 	int key = 0;
 	switch (what) {
 	case kind::read:
-		key = io_ctx_read(&ctx_, settings_.fd, data, block_size, offset, on_complete, &request);
+		key = io_ctx_read(&ctx_, settings_.fd, data, block_size, offset, on_complete,
+				  &request);
 		break;
 	case kind::readv:
 		key = io_ctx_pread(&ctx_, settings_.fd, iov, 4, offset, on_complete, &request);
@@ -138,13 +143,12 @@ void stress_worker::submit_random()
 	case kind::writev:
 		request.generation = next_generation_++;
 		stamp(data, offset_of(block), request.generation);
-		key = what == kind::write
-			      ? io_ctx_write(&ctx_, settings_.fd, data, block_size, offset, on_complete, &request)
-			      : io_ctx_pwrite(&ctx_, settings_.fd, iov, 4, offset, on_complete, &request);
+		key = what == kind::write ? io_ctx_write(&ctx_, settings_.fd, data, block_size,
+							 offset, on_complete, &request)
+					  : io_ctx_pwrite(&ctx_, settings_.fd, iov, 4, offset,
+							  on_complete, &request);
 		break;
-	case kind::fdsync:
-		key = io_ctx_fdsync(&ctx_, settings_.fd, on_complete, &request);
-		break;
+	case kind::fdsync: key = io_ctx_fdsync(&ctx_, settings_.fd, on_complete, &request); break;
 	}
 	if (key > 0) {
 		request.key = key;
@@ -210,9 +214,7 @@ void stress_worker::complete(op &request, int result)
 			generations.push_back(request.generation);
 		break;
 	}
-	case kind::fdsync:
-		++counts_.fdsyncs;
-		break;
+	case kind::fdsync: ++counts_.fdsyncs; break;
 	}
 	bool failed = request.what == kind::fdsync ? result != 0 : !full;
 	if (failed && !kernel_ && result != -ECANCELED)
@@ -228,14 +230,16 @@ void stress_worker::check_read(const op &request, int result)
 		return; // nothing to check in a failed or (injected) short read
 	const std::vector<std::uint64_t> &generations = blocks_[request.block].generations;
 	long long found = stamped_generation(request.buffer.data(), offset_of(request.block));
-	bool expected = found >= 0 && std::find(generations.begin(), generations.end(),
-						static_cast<std::uint64_t>(found)) != generations.end();
+	bool expected =
+		found >= 0 && std::find(generations.begin(), generations.end(),
+					static_cast<std::uint64_t>(found)) != generations.end();
 	// A block after an uncertain write may mix sectors of two generations: not intact, yet
 	// not wrong. A block known to hold one generation must be intact.
 	bool torn = found < 0 && generations.size() > 1;
 	if (!expected && !torn) {
 		++counts_.mismatches;
-		std::fprintf(stderr, "kaio-stress: block at %llu holds generation %lld, expected %llu\n",
+		std::fprintf(stderr,
+			     "kaio-stress: block at %llu holds generation %lld, expected %llu\n",
 			     static_cast<unsigned long long>(offset_of(request.block)), found,
 			     static_cast<unsigned long long>(generations.front()));
 	}

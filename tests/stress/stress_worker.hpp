@@ -20,9 +20,9 @@ struct worker_settings {
 	int fd = -1;
 	std::uint64_t first_block = 0; // the worker's blocks: [first_block, first_block + blocks)
 	std::uint64_t blocks = 0;
-	int depth = 32;                // the context's capacity
+	int depth = 32; // the context's capacity
 	std::chrono::steady_clock::time_point deadline;
-	double fault_rate = 0;         // 0: the real kernel alone
+	double fault_rate = 0; // 0: the real kernel alone
 	std::uint64_t seed = 0;
 };
 

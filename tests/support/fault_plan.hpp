@@ -21,7 +21,7 @@ enum class fault : std::size_t {
 	hold_back,       // keeps an event for a later call, which delivers it out of order
 	result_eio,      // rewrites a completion's result
 	result_enospc,
-	result_short,    // a shorter byte count, a multiple of 512 the caller can act on
+	result_short, // a shorter byte count, a multiple of 512 the caller can act on
 	result_eintr,
 	// io_setup, io_cancel
 	setup_eagain,
@@ -34,10 +34,10 @@ enum class fault : std::size_t {
 constexpr std::size_t fault_kinds = static_cast<std::size_t>(fault::count);
 
 constexpr std::array<std::string_view, fault_kinds> fault_names = {
-	"submit_partial", "submit_eagain",   "submit_eintr",  "submit_ebadf",
+	"submit_partial", "submit_eagain",   "submit_eintr",    "submit_ebadf",
 	"submit_enomem",  "getevents_eintr", "getevents_fewer", "hold_back",
-	"result_eio",     "result_enospc",   "result_short",  "result_eintr",
-	"setup_eagain",   "cancel_succeeds", "cancel_einval", "cancel_eagain",
+	"result_eio",     "result_enospc",   "result_short",    "result_eintr",
+	"setup_eagain",   "cancel_succeeds", "cancel_einval",   "cancel_eagain",
 };
 
 struct fault_plan {

@@ -27,9 +27,11 @@ class random_fault_kernel final : public detail::kernel_aio {
 public:
 	// Called for every event handed to the library: its request, the result it carries and
 	// whether that result is an injected one rather than the kernel's.
-	using delivery_observer = std::function<void(const iocb &request, int result, bool injected)>;
+	using delivery_observer =
+		std::function<void(const iocb &request, int result, bool injected)>;
 
-	random_fault_kernel(const fault_plan &plan, std::uint64_t seed) : plan_(plan), random_(seed) {}
+	random_fault_kernel(const fault_plan &plan, std::uint64_t seed) : plan_(plan), random_(seed)
+	{}
 
 	delivery_observer on_delivery;
 
@@ -78,9 +80,11 @@ public:
 		if (chance(fault::getevents_eintr))
 			return -EINTR;
 		if (max_count > 1 && chance(fault::getevents_fewer))
-			max_count = 1 + static_cast<long>(below(static_cast<std::uint64_t>(max_count - 1)));
+			max_count = 1 + static_cast<long>(
+						below(static_cast<std::uint64_t>(max_count - 1)));
 		// Held events count as ready: never block in the kernel while we keep some.
-		if (int err = take_from_kernel(context, held_.empty() ? min_count : 0, max_count, timeout);
+		if (int err = take_from_kernel(context, held_.empty() ? min_count : 0, max_count,
+					       timeout);
 		    err < 0)
 			return err;
 		int count = choose_deliveries(min_count, max_count, events);
@@ -94,7 +98,7 @@ public:
 	int cancel(io_context_t context, iocb *request, io_event *result) override
 	{
 		if (chance(fault::cancel_succeeds)) {
-			// As the kernel does when it stops a request: EINPROGRESS now, the event later.
+			// As the kernel does when it stops a request: EINPROGRESS, the event later.
 			cancelled_.insert(request);
 			return -EINPROGRESS;
 		}
@@ -129,7 +133,8 @@ private:
 		return std::uniform_int_distribution<std::uint64_t>(0, bound - 1)(random_);
 	}
 
-	int take_from_kernel(io_context_t context, long min_count, long max_count, timespec *timeout)
+	int take_from_kernel(io_context_t context, long min_count, long max_count,
+			     timespec *timeout)
 	{
 		fresh_.resize(static_cast<std::size_t>(max_count));
 		int got = real().getevents(context, min_count, max_count, fresh_.data(), timeout);
@@ -164,7 +169,8 @@ private:
 		bool injected = rewrite_result(event);
 		++delivered_;
 		if (on_delivery)
-			on_delivery(*event.obj, static_cast<int>(static_cast<long>(event.res)), injected);
+			on_delivery(*event.obj, static_cast<int>(static_cast<long>(event.res)),
+				    injected);
 	}
 
 	// True when the event's result was replaced.
@@ -179,14 +185,18 @@ private:
 		if (chance(fault::result_eintr))
 			return set_result(event, -EINTR);
 		long full = static_cast<long>(event.res);
-		if (full >= 512 && full == transfer_length(*event.obj) && chance(fault::result_short))
-			return set_result(event, 512 * static_cast<long>(below(static_cast<std::uint64_t>(full / 512))));
+		if (full >= 512 && full == transfer_length(*event.obj) &&
+		    chance(fault::result_short))
+			return set_result(event,
+					  512 * static_cast<long>(below(
+							static_cast<std::uint64_t>(full / 512))));
 		return false;
 	}
 
 	static bool set_result(io_event &event, long result)
 	{
-		event.res = static_cast<unsigned long>(result); // a negative errno as the kernel stores it
+		event.res = static_cast<unsigned long>(
+			result); // a negative errno as the kernel stores it
 		return true;
 	}
 
@@ -195,8 +205,7 @@ private:
 	{
 		switch (request.aio_lio_opcode) {
 		case IO_CMD_PREAD:
-		case IO_CMD_PWRITE:
-			return static_cast<long>(request.u.c.nbytes);
+		case IO_CMD_PWRITE: return static_cast<long>(request.u.c.nbytes);
 		case IO_CMD_PREADV:
 		case IO_CMD_PWRITEV: {
 			long total = 0;
@@ -204,15 +213,15 @@ private:
 				total += static_cast<long>(request.u.v.vec[i].iov_len);
 			return total;
 		}
-		default:
-			return 0;
+		default: return 0;
 		}
 	}
 
 	static void signal(const io_event &event)
 	{
 		std::uint64_t one = 1;
-		[[maybe_unused]] ssize_t ignored = ::write(static_cast<int>(event.obj->u.c.resfd), &one, sizeof one);
+		[[maybe_unused]] ssize_t ignored =
+			::write(static_cast<int>(event.obj->u.c.resfd), &one, sizeof one);
 	}
 
 	fault_plan plan_;
