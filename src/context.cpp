@@ -40,6 +40,7 @@ context::context(int capacity, context_options options)
 	settings.reap_with_syscall = options.reap_with_syscall;
 	settings.submit_early = options.submit_early;
 	settings.wait_in_getevents = options.wait_in_getevents;
+	settings.nowait_writes = options.nowait_writes;
 	settings.wait = std::move(options.wait);
 	std::unique_ptr<detail::engine> core;
 	if (int err = detail::engine::create(std::move(settings), core); err < 0)

@@ -57,7 +57,8 @@ engine::engine(engine_options &&options, io_context_t kernel_context, int eventf
 	  inline_iov_(new iovec[static_cast<std::size_t>(capacity_) * inline_iovecs]),
 	  overflow_iov_(new std::vector<iovec>[static_cast<std::size_t>(capacity_)]),
 	  free_slots_(static_cast<std::size_t>(capacity_)), queue_(static_cast<std::size_t>(capacity_)),
-	  completing_(static_cast<std::size_t>(capacity_)), workers_(eventfd)
+	  completing_(static_cast<std::size_t>(capacity_)),
+	  nowait_writes_(options.nowait_writes ? RWF_NOWAIT : 0), workers_(eventfd)
 {
 	for (int index = capacity_ - 1; index >= 0; --index) {
 		free_slots_.push_back(index);

@@ -31,6 +31,7 @@ struct engine_options {
 	bool reap_with_syscall = false; // never read the completion ring in user space
 	bool submit_early = false;      // see IO_CTX_SUBMIT_EARLY
 	bool wait_in_getevents = false; // see IO_CTX_WAIT_IN_GETEVENTS; only without `wait`
+	bool nowait_writes = false;     // see IO_CTX_NOWAIT_WRITES
 	wait_callback wait;            // empty: poll(2)
 	kernel_aio *kernel = nullptr;  // null: the real kernel
 };
@@ -129,11 +130,12 @@ private:
 
 	unsigned in_kernel_ = 0; // in the kernel or on a worker thread
 	unsigned on_workers_ = 0;
-	// Reads and writes carry RWF_NOWAIT, each until the kernel refuses it (EOPNOTSUPP): what
-	// would block (an append, an allocation, a lock, a full device queue) then comes back
-	// -EAGAIN and goes to a worker instead of putting this thread to sleep in io_submit.
+	// RWF_NOWAIT on reads, and on writes when asked, each until the kernel refuses it
+	// (EOPNOTSUPP): what would block then comes back -EAGAIN and goes to a worker instead of
+	// putting this thread to sleep in io_submit. Not on writes by default: on ext4 every write
+	// that is not an overwrite (into a hole, into fallocated space) would take that detour.
 	int nowait_reads_ = RWF_NOWAIT;
-	int nowait_writes_ = RWF_NOWAIT;
+	int nowait_writes_;
 	blocking_pool workers_;
 	int callback_depth_ = 0;
 	int direct_slot_ = -1;   // the request a direct submit() is sending, whose error it returns

@@ -208,15 +208,17 @@ TEST(BlockingFiles, ExtendingBufferedWriteDoesNotSleepInSubmit)
 }
 
 // On ext4 an O_DIRECT write past the end of the file runs inside io_submit: the thread would
-// sleep until the device answers. Under RWF_NOWAIT the kernel says -EAGAIN instead and a worker
-// runs it; the appended data is all there, and no submission slept. Each append is submitted
+// sleep until the device answers. With IO_CTX_NOWAIT_WRITES the kernel says -EAGAIN instead and
+// a worker runs it; the appended data is all there, and no submission slept. Each append is submitted
 // with nothing else in flight: while a worker writes the same file, the kernel may still make
 // a submission wait briefly on a lock of its own (see io_ctx_write(3)).
-TEST(BlockingFiles, DirectAppendDoesNotSleepInSubmit)
+TEST(BlockingFiles, DirectAppendWithNowaitWritesDoesNotSleepInSubmit)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	context_guard guard;
-	ASSERT_EQ(io_ctx_create(&guard.ctx, 8, nullptr), 0);
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_NOWAIT_WRITES;
+	ASSERT_EQ(io_ctx_create_opts(&guard.ctx, 8, nullptr, &options), 0);
 	constexpr unsigned blocks = 16;
 	kaio::aligned_buffer out(blocks * block);
 	for (std::size_t i = 0; i < out.size(); ++i)

@@ -38,6 +38,8 @@ struct context_options {
 	bool submit_early = false;
 	// See IO_CTX_WAIT_IN_GETEVENTS: only without `wait`.
 	bool wait_in_getevents = false;
+	// RWF_NOWAIT on O_DIRECT writes too (IO_CTX_NOWAIT_WRITES).
+	bool nowait_writes = false;
 	// How to wait for the eventfd; see io_ctx_create(). Empty: block in poll(2).
 	wait_callback wait;
 };

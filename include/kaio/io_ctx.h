@@ -37,12 +37,14 @@
  * same eventfd and callbacks. It tells them apart by one fcntl(F_GETFL) per descriptor and
  * io_submit call, never cached, since a descriptor can be reused or change its flags. Pipes and
  * sockets are read and written as read(2)/write(2) do, ignoring the offset.
- * O_DIRECT reads and writes carry RWF_NOWAIT: what the kernel would block on (an append or an
- * allocation on ext4, a lock held by another writer, a full device queue) comes back -EAGAIN and
- * is run again on a worker, never requeued blindly; a direction whose file system refuses the
- * flag (EOPNOTSUPP) stops carrying it for the life of the context. Both are counted in
- * io_ctx_stats (worker_requests, nowait_retries). What remains: the kernel may still make a
- * submission wait briefly on a lock of its own while a worker writes the same file.
+ * O_DIRECT reads carry RWF_NOWAIT: what the kernel would block on (a lock, dirty page-cache
+ * pages over the range, a full device queue) comes back -EAGAIN and is run again on a worker,
+ * never requeued blindly; a direction whose file system refuses the flag (EOPNOTSUPP: tmpfs)
+ * stops carrying it for the life of the context. Both are counted in io_ctx_stats
+ * (worker_requests, nowait_retries, nowait_refusals). O_DIRECT writes carry it only with
+ * IO_CTX_NOWAIT_WRITES: without it, an ext4 append (a write past the end of the file) still
+ * keeps the caller inside io_submit until the device has written it. What remains: the kernel
+ * may make a submission wait briefly on a lock of its own while a worker writes the same file.
  *
  * Files under requests (tests/file_faults_test.cpp shows each):
  * - A read returns the bytes up to end of file, short if need be (even a count that is not a
@@ -128,6 +130,16 @@ struct io_ctx_options {
  * With a wait_cb this flag is -EINVAL: waiting then belongs to the caller.
  */
 #define IO_CTX_WAIT_IN_GETEVENTS (1u << 3)
+
+/*
+ * O_DIRECT writes carry RWF_NOWAIT too (reads always do): a write the kernel would block on
+ * inside io_submit comes back -EAGAIN and a worker thread does it. On ext4 that is every write
+ * that is not a plain overwrite: appends (which otherwise keep the caller in io_submit until the
+ * device has written them) but also writes into holes and fallocated space, which then all take
+ * the detour through a worker's synchronous write. For append-only logs; measure before using
+ * it for writes into preallocated files.
+ */
+#define IO_CTX_NOWAIT_WRITES (1u << 4)
 
 /* Counters since creation, read with io_ctx_get_stats(). */
 struct io_ctx_stats {

@@ -1,0 +1,117 @@
+// A randomized run of the C API against a plain model of what must happen. It drives random
+// sequences of every call (reads, writes and their vector forms, fsync, fdsync, process, poll,
+// flush, cancels of live, finished and garbage keys, destroy and a new context), with callbacks
+// that submit and cancel in turn, on a small O_DIRECT file, through random_fault_kernel with a
+// random fault plan. After every step it checks what a user relies on: each callback exactly
+// once with the result the kernel delivered for its request, keys of live requests unique,
+// counters that agree with the kernel's, and every block of the file holding what the model says
+// (a block some failed write may or may not have reached holds, sector by sector, either).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "kaio/aligned_buffer.hpp"
+#include "kaio/io_ctx.h"
+#include "model/choices.hpp"
+#include "support/random_fault_kernel.hpp"
+
+namespace kaio::model {
+
+enum class request_kind { read, write, readv, writev, fsync, fdsync };
+
+struct run_summary {
+	std::string failure; // empty: every promise held
+	unsigned long long steps = 0;
+	unsigned long long requests = 0;
+	unsigned long long faults = 0;
+};
+
+class model_run {
+public:
+	// A file in `directory` (created and removed by the run).
+	model_run(choices &choose, const std::string &directory);
+	~model_run();
+	model_run(const model_run &) = delete;
+	model_run &operator=(const model_run &) = delete;
+
+	// Runs up to `steps` steps (fewer when the choices run out), then destroys the context.
+	run_summary run(unsigned long long steps);
+
+private:
+	struct request;
+	struct block_state {
+		std::vector<std::uint32_t> acceptable; // tags any sector may hold
+		request *busy = nullptr;               // the one request in flight on it
+	};
+	enum class follow_up { none, submit, cancel_live, cancel_self };
+	using iocb_identity = std::tuple<int, int, long long>; // opcode, fd, offset
+
+	static constexpr int blocks = 24;
+	static constexpr int sync_fds = 4;
+
+	bool open_file(const std::string &directory);
+	void stamp_file();
+	void create_context();
+	void destroy_context();
+	void step();
+	void submit_random(bool from_callback);
+	void submit(request_kind kind, bool from_callback);
+	int call_submit(request &r);
+	void process(bool may_wait);
+	void flush();
+	void cancel_live();
+	void cancel_finished();
+	void cancel_garbage();
+	void expect_cancel_answer(int key, request *live, int answer);
+	void on_complete(request &r, int result);
+	void check_result(const request &r, int result);
+	void update_model(request &r, int result);
+	void run_follow_up(request &r);
+	void on_delivery(const iocb &control, int result, bool injected);
+	void check_counters();
+	void check_file();
+	void check_sectors(const std::byte *data, int block, std::size_t count, const char *what);
+	void fail(const std::string &what);
+	void note(const std::string &action);
+	iocb_identity identity_of(const request &r) const;
+	kaio::testing::fault_plan random_plan();
+	static void completion_trampoline(int result, void *data);
+	static int wait_readable(int fd);
+	bool wait_failed_since(unsigned long long before) const { return wait_failures_ != before; }
+
+	choices &choose_;
+	std::string directory_;
+	std::string path_;
+	int fd_ = -1;
+	int sync_fd_[sync_fds] = {-1, -1, -1, -1};
+	request *sync_busy_[sync_fds] = {};
+	std::unique_ptr<kaio::testing::random_fault_kernel> kernel_;
+	io_ctx ctx_{};
+	bool live_context_ = false;
+	int capacity_ = 1;
+	unsigned flags_ = 0;
+	std::uint64_t wait_failure_odds_ = 0; // wait_cb fails once in this many calls; 0: never
+	unsigned long long wait_failures_ = 0;
+
+	std::deque<std::unique_ptr<request>> requests_;
+	std::map<int, request *> live_;  // by key: submitted, callback not run yet
+	std::vector<int> finished_keys_; // keys whose callback ran
+	std::map<iocb_identity, request *> in_flight_;
+	block_state blocks_[blocks];
+	std::uint32_t next_tag_ = 1;
+	unsigned long long callbacks_run_ = 0; // in the current context
+	long accepted_at_create_ = 0;          // the kernel's count when it was created
+
+	std::optional<std::string> failure_;
+	std::deque<std::string> recent_; // the last actions, for the failure report
+	unsigned long long steps_ = 0;
+};
+
+} // namespace kaio::model
