@@ -28,7 +28,8 @@ struct engine_options {
 	bool submit_early = false;      // see IO_CTX_SUBMIT_EARLY
 	bool wait_in_getevents = false; // see IO_CTX_WAIT_IN_GETEVENTS; only without `wait`
 	wait_callback wait;            // empty: poll(2)
-	kernel_aio *kernel = nullptr;  // null: the real kernel
+	kernel_aio *kernel = nullptr;  // null: the real kernel, through `backend`
+	kaio::backend backend = kaio::backend::from_environment;
 };
 
 class engine {
@@ -53,6 +54,10 @@ public:
 	int cancel(int key);
 
 	int eventfd() const noexcept { return eventfd_; }
+	kaio::backend backend() const noexcept { return backend_; }
+	// Buffers and files requests may use by index (io_uring only; AIO ignores them).
+	int register_buffers(const iovec *buffers, int count);
+	int register_files(const int *fds, int count);
 	context_stats stats() const noexcept;
 	bool in_callback() const noexcept { return callback_depth_ > 0; }
 
@@ -65,7 +70,8 @@ private:
 	// the kernel to wait for before the request at the head of the queue fails with that error.
 	static constexpr int transient_retries = 16;
 
-	engine(engine_options &&options, io_context_t kernel_context, int eventfd);
+	engine(engine_options &&options, kernel_aio &kernel, io_context_t kernel_context,
+	       kaio::backend backend, int eventfd);
 
 	int process(bool may_wait);
 	int claim_slot();
@@ -97,6 +103,7 @@ private:
 
 	kernel_aio &kernel_;
 	io_context_t kernel_context_;
+	kaio::backend backend_; // aio or uring
 	aio_ring *ring_; // null: reap with io_getevents
 	int eventfd_;
 	int capacity_;

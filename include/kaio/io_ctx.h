@@ -57,11 +57,29 @@ struct io_ctx {
 struct io_ctx_options {
 	/* IO_CTX_DEFER_SUBMIT, ... */
 	unsigned flags;
+	/* IO_CTX_BACKEND_*; 0 (IO_CTX_BACKEND_DEFAULT) when zeroed. */
+	unsigned backend;
 	/* Must be zero: room for later options without changing the structure's size. */
-	unsigned reserved[7];
+	unsigned reserved[6];
 };
 
-#define IO_CTX_OPTIONS_INIT {0, {0, 0, 0, 0, 0, 0, 0}}
+#define IO_CTX_OPTIONS_INIT {0, 0, {0, 0, 0, 0, 0, 0}}
+
+/*
+ * Backends: the kernel interface under a context. Every function behaves the same on each,
+ * except where its documentation says otherwise (cancel stops more requests on io_uring;
+ * registered buffers and files only help io_uring).
+ * DEFAULT: the environment variable KAIO_BACKEND ("aio", "uring" or "auto"; unset or empty: aio).
+ *   Any other value makes creation fail with -EINVAL.
+ * AIO: kernel AIO (io_setup, io_submit, io_getevents), what kaio is for.
+ * URING: io_uring; creation fails with what io_uring_setup answers when the kernel refuses it
+ *   (-EPERM under seccomp profiles or /proc/sys/kernel/io_uring_disabled, -ENOSYS).
+ * AUTO: io_uring when the kernel sets one up, else AIO.
+ */
+#define IO_CTX_BACKEND_DEFAULT 0u
+#define IO_CTX_BACKEND_AIO 1u
+#define IO_CTX_BACKEND_URING 2u
+#define IO_CTX_BACKEND_AUTO 3u
 
 /*
  * Direct submissions (made outside callbacks) are queued instead of being sent to the kernel at
@@ -106,7 +124,8 @@ struct io_ctx_stats {
 	unsigned in_kernel;                 /* requests in the kernel now */
 	unsigned queued;                    /* requests waiting in the library for io_submit */
 	unsigned long long ring_reaps;      /* reaps from the completion ring, no system call */
-	unsigned long long reserved[3];
+	unsigned long long fixed_buffer_requests; /* requests sent with a registered buffer */
+	unsigned long long reserved[2];
 };
 
 /*
@@ -141,6 +160,29 @@ KAIO_API int io_ctx_flush(struct io_ctx *io_ctx);
  * io_ctx_poll() (which drains the eventfd, then reaps), never read the fd yourself.
  */
 KAIO_API int io_ctx_eventfd(const struct io_ctx *io_ctx);
+
+/*
+ * The backend the context runs on: IO_CTX_BACKEND_AIO or IO_CTX_BACKEND_URING (never DEFAULT or
+ * AUTO, which are resolved at creation), or -EINVAL for a NULL or destroyed context.
+ */
+KAIO_API int io_ctx_backend(const struct io_ctx *io_ctx);
+
+/*
+ * Register `count` buffers with the kernel, for callers that reuse the same buffers: on io_uring a
+ * read or write whose [data, data + len) lies inside one of them is sent as READ_FIXED/WRITE_FIXED,
+ * which spares the kernel mapping the pages on every request. Replaces the previous set; count 0
+ * unregisters. The buffers stay registered until then or io_ctx_destroy(), and must stay valid
+ * that long. Call it when no request is in flight. On AIO: returns 0 and does nothing.
+ * Returns 0, -EINVAL, or what io_uring_register answers (-ENOMEM beyond RLIMIT_MEMLOCK, ...).
+ */
+KAIO_API int io_ctx_register_buffers(struct io_ctx *io_ctx, const struct iovec *buffers, int count);
+
+/*
+ * Register `count` open files: on io_uring requests on them skip the kernel's file-table lookup.
+ * Same rules as io_ctx_register_buffers(); -EBADF for a negative fd. The files must stay open
+ * while registered. On AIO: returns 0 and does nothing.
+ */
+KAIO_API int io_ctx_register_files(struct io_ctx *io_ctx, const int *fds, int count);
 
 /* Copy the context's counters into *stats. Returns 0 or -EINVAL. */
 KAIO_API int io_ctx_get_stats(const struct io_ctx *io_ctx, struct io_ctx_stats *stats);
@@ -191,6 +233,9 @@ KAIO_API int io_ctx_fdsync(struct io_ctx *io_ctx, int fd, void (*sync_cb)(int re
  *    still queued in the library).
  * -EINPROGRESS: in the kernel, which would not stop it (io_cancel refuses regular files and block
  *    devices): it completes normally and its callback gets the real result.
+ *    On io_uring the kernel is asked to stop it and this waits for its completion: 0 when it
+ *    was stopped (requests that wait, such as a read from an empty pipe), -EINPROGRESS when it
+ *    had already started (direct I/O on files and devices) and then ended normally.
  * -ENOENT: no such request: its callback already ran, or the key was never issued.
  */
 KAIO_API int io_ctx_cancel(struct io_ctx *io_ctx, int key);
