@@ -14,6 +14,7 @@ void add(kaio::context_stats &sum, const kaio::context_stats &more)
 	sum.ring_reaps += more.ring_reaps;
 	sum.eventfd_reads += more.eventfd_reads;
 	sum.waits += more.waits;
+	sum.fixed_buffer_requests += more.fixed_buffer_requests;
 }
 
 } // namespace
@@ -43,6 +44,7 @@ job_result total_of(const std::vector<job_result> &jobs, double elapsed_s)
 		total.errors += job.errors;
 		total.cpu += job.cpu;
 		add(total.kaio, job.kaio);
+		total.backend = job.backend;
 	}
 	return total;
 }
