@@ -116,14 +116,17 @@ struct io_ctx_options {
 struct io_ctx_stats {
 	unsigned long long submitted;       /* requests accepted by the kernel */
 	unsigned long long completed;       /* callbacks run */
-	unsigned long long submit_calls;    /* io_submit system calls */
-	unsigned long long getevents_calls; /* io_getevents system calls */
+	unsigned long long submit_calls;    /* io_submit system calls (io_uring: io_uring_enter
+					       calls that submit) */
+	unsigned long long getevents_calls; /* io_getevents system calls (io_uring: io_uring_enter
+					       calls that wait) */
 	unsigned long long eventfd_reads;   /* read(2) calls on the eventfd */
 	unsigned long long waits;           /* calls of wait_cb (or of poll(2) or a waiting
 					       io_getevents without one) */
 	unsigned in_kernel;                 /* requests in the kernel now */
 	unsigned queued;                    /* requests waiting in the library for io_submit */
-	unsigned long long ring_reaps;      /* reaps from the completion ring, no system call */
+	unsigned long long ring_reaps;      /* reaps from the completion ring (io_uring: its
+					       completion queue), no system call */
 	unsigned long long fixed_buffer_requests; /* requests sent with a registered buffer */
 	unsigned long long reserved[2];
 };
