@@ -245,7 +245,10 @@ private:
 			if (seen == 0)
 				break;
 			for (unsigned i = 0; i < seen; ++i) {
-				if (cqes[i]->user_data == cancel_tag)
+				// Our cancels, and the timeouts liburing adds to waits on kernels
+				// without IORING_FEAT_EXT_ARG: no request of the engine's.
+				if (cqes[i]->user_data == cancel_tag ||
+				    cqes[i]->user_data == LIBURING_UDATA_TIMEOUT)
 					continue;
 				auto *request = static_cast<iocb *>(io_uring_cqe_get_data(cqes[i]));
 				io_event &event = events[got++];
