@@ -136,7 +136,9 @@ struct io_ctx_stats {
  * -EINVAL). wait_cb(wait_fd) is called whenever the library must wait for a completion; it must
  * return a value >= 0 once wait_fd is readable (returning early is allowed) or a negative value
  * to abort the wait, which the waiting call then returns. NULL: block in poll(2).
- * Returns 0, -EINVAL, -ENOMEM, or -EAGAIN when /proc/sys/fs/aio-max-nr is exhausted.
+ * Returns 0, -EINVAL (also for a KAIO_BACKEND that names no backend), -ENOMEM, or -EAGAIN when
+ * /proc/sys/fs/aio-max-nr is exhausted; on io_uring, what io_uring_setup answers (see
+ * IO_CTX_BACKEND_URING).
  */
 KAIO_API int io_ctx_create(struct io_ctx *io_ctx, int capacity, int (*wait_cb)(int wait_fd));
 
