@@ -42,6 +42,7 @@ context::context(int capacity, context_options options)
 	settings.wait_in_getevents = options.wait_in_getevents;
 	settings.nowait_writes = options.nowait_writes;
 	settings.wait = std::move(options.wait);
+	settings.backend = options.backend;
 	std::unique_ptr<detail::engine> core;
 	if (int err = detail::engine::create(std::move(settings), core); err < 0)
 		throw std::system_error(-err, std::system_category(), "kaio::context");
@@ -161,6 +162,23 @@ int context::eventfd() const noexcept
 context_stats context::stats() const noexcept
 {
 	return engine_->stats();
+}
+
+kaio::backend context::backend() const noexcept
+{
+	return engine_->backend();
+}
+
+int context::register_buffers(std::span<const iovec> buffers)
+{
+	int count = static_cast<int>(std::min<std::size_t>(buffers.size(), INT_MAX));
+	return engine_->register_buffers(buffers.data(), count);
+}
+
+int context::register_files(std::span<const int> fds)
+{
+	int count = static_cast<int>(std::min<std::size_t>(fds.size(), INT_MAX));
+	return engine_->register_files(fds.data(), count);
 }
 
 } // namespace kaio

@@ -11,6 +11,8 @@
 #include <new>
 #include <utility>
 
+#include "backend_choice.hpp"
+
 namespace kaio::detail {
 namespace {
 
@@ -25,29 +27,35 @@ int engine::create(engine_options options, std::unique_ptr<engine> &out)
 		return -EINVAL;
 	if (options.wait_in_getevents && options.wait)
 		return -EINVAL; // a wait_cb owns the waiting
-	kernel_aio &kernel = options.kernel != nullptr ? *options.kernel : linux_kernel_aio();
 	int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	io_context_t context = nullptr;
+	opened_backend opened;
 	// EAGAIN here means /proc/sys/fs/aio-nr + capacity would exceed /proc/sys/fs/aio-max-nr.
-	if (int err = kernel.setup(static_cast<unsigned>(options.capacity), &context); err < 0) {
+	if (int err = open_backend(options.backend, static_cast<unsigned>(options.capacity),
+				   options.kernel, opened); err < 0) {
 		::close(fd);
 		return err;
 	}
-	options.kernel = &kernel;
+	kernel_aio &kernel = *opened.kernel;
+	if (int err = kernel.attach_eventfd(opened.context, fd); err < 0) {
+		kernel.destroy(opened.context);
+		::close(fd);
+		return err;
+	}
 	try {
-		out.reset(new engine(std::move(options), context, fd));
+		out.reset(new engine(std::move(options), kernel, opened.context, opened.chosen, fd));
 	} catch (...) {
-		kernel.destroy(context);
+		kernel.destroy(opened.context);
 		::close(fd);
 		throw;
 	}
 	return 0;
 }
 
-engine::engine(engine_options &&options, io_context_t kernel_context, int eventfd)
-	: kernel_(*options.kernel), kernel_context_(kernel_context),
+engine::engine(engine_options &&options, kernel_aio &kernel, io_context_t kernel_context,
+	       kaio::backend backend, int eventfd)
+	: kernel_(kernel), kernel_context_(kernel_context), backend_(backend),
 	  ring_(options.reap_with_syscall ? nullptr : kernel_.completion_ring(kernel_context)),
 	  eventfd_(eventfd),
 	  capacity_(options.capacity), defer_submit_(options.defer_submit),
@@ -58,7 +66,9 @@ engine::engine(engine_options &&options, io_context_t kernel_context, int eventf
 	  overflow_iov_(new std::vector<iovec>[static_cast<std::size_t>(capacity_)]),
 	  free_slots_(static_cast<std::size_t>(capacity_)), queue_(static_cast<std::size_t>(capacity_)),
 	  completing_(static_cast<std::size_t>(capacity_)),
-	  nowait_writes_(options.nowait_writes ? RWF_NOWAIT : 0), workers_(eventfd)
+	  nowait_reads_(backend == kaio::backend::aio ? RWF_NOWAIT : 0),
+	  nowait_writes_(backend == kaio::backend::aio && options.nowait_writes ? RWF_NOWAIT : 0),
+	  workers_(eventfd)
 {
 	for (int index = capacity_ - 1; index >= 0; --index) {
 		free_slots_.push_back(index);
@@ -176,7 +186,8 @@ int engine::flush()
 // is empty or requests of ours are in the kernel, whose completions will let it be sent later.
 int engine::send_queue()
 {
-	send_blocking_to_workers();
+	if (backend_ == kaio::backend::aio)
+		send_blocking_to_workers();
 	int sent = 0;
 	int transient_failures = 0;
 	while (!queue_.empty()) {
@@ -401,11 +412,16 @@ int engine::reap_workers()
 }
 
 // noexcept: a callback that throws ends the program, as a throwing destructor would.
-// Without waiting: from the ring when we can read it, else through io_getevents.
+// Without waiting: from the ring when we can read it (AIO's, or the backend's own), else
+// through io_getevents.
 int engine::take_events(io_event *events, long want)
 {
 	if (ring_ != nullptr) {
 		int got = reap_ring(*ring_, events, static_cast<int>(want));
+		stats_.ring_reaps += got > 0 ? 1 : 0;
+		return got;
+	}
+	if (int got = kernel_.peek(kernel_context_, events, static_cast<int>(want)); got != -ENOSYS) {
 		stats_.ring_reaps += got > 0 ? 1 : 0;
 		return got;
 	}
@@ -579,7 +595,32 @@ context_stats engine::stats() const noexcept
 	context_stats copy = stats_;
 	copy.in_kernel = in_kernel_;
 	copy.queued = static_cast<unsigned>(queue_.size());
+	copy.fixed_buffer_requests = kernel_.fixed_buffer_requests(kernel_context_);
 	return copy;
+}
+
+// --- registration -------------------------------------------------------------------------
+
+int engine::register_buffers(const iovec *buffers, int count)
+{
+	if (forked())
+		return -ECHILD;
+	if (count < 0 || (count > 0 && buffers == nullptr))
+		return -EINVAL;
+	return kernel_.register_buffers(kernel_context_, buffers, count);
+}
+
+int engine::register_files(const int *fds, int count)
+{
+	if (forked())
+		return -ECHILD;
+	if (count < 0 || (count > 0 && fds == nullptr))
+		return -EINVAL;
+	for (int k = 0; k < count; ++k) {
+		if (fds[k] < 0)
+			return -EBADF;
+	}
+	return kernel_.register_files(kernel_context_, fds, count);
 }
 
 } // namespace kaio::detail

@@ -33,7 +33,8 @@ struct engine_options {
 	bool wait_in_getevents = false; // see IO_CTX_WAIT_IN_GETEVENTS; only without `wait`
 	bool nowait_writes = false;     // see IO_CTX_NOWAIT_WRITES
 	wait_callback wait;            // empty: poll(2)
-	kernel_aio *kernel = nullptr;  // null: the real kernel
+	kernel_aio *kernel = nullptr;  // null: the real kernel, through `backend`
+	kaio::backend backend = kaio::backend::from_environment;
 };
 
 class engine {
@@ -59,6 +60,10 @@ public:
 	int cancel(int key);
 
 	int eventfd() const noexcept { return forked() ? -ECHILD : eventfd_; }
+	kaio::backend backend() const noexcept { return backend_; }
+	// Buffers and files requests may use by index (io_uring only; AIO ignores them).
+	int register_buffers(const iovec *buffers, int count);
+	int register_files(const int *fds, int count);
 	context_stats stats() const noexcept;
 	bool in_callback() const noexcept { return callback_depth_ > 0; }
 	// True in a child of the process that created the context: every call then answers -ECHILD.
@@ -73,7 +78,8 @@ private:
 	// the kernel to wait for before the request at the head of the queue fails with that error.
 	static constexpr int transient_retries = 16;
 
-	engine(engine_options &&options, io_context_t kernel_context, int eventfd);
+	engine(engine_options &&options, kernel_aio &kernel, io_context_t kernel_context,
+	       kaio::backend backend, int eventfd);
 
 	int process(bool may_wait);
 	int claim_slot();
@@ -112,6 +118,7 @@ private:
 	unsigned creator_generation_ = current_fork_generation();
 	kernel_aio &kernel_;
 	io_context_t kernel_context_;
+	kaio::backend backend_; // aio or uring
 	aio_ring *ring_; // null: reap with io_getevents
 	int eventfd_;
 	int capacity_;
@@ -134,7 +141,8 @@ private:
 	// (EOPNOTSUPP): what would block then comes back -EAGAIN and goes to a worker instead of
 	// putting this thread to sleep in io_submit. Not on writes by default: on ext4 every write
 	// that is not an overwrite (into a hole, into fallocated space) would take that detour.
-	int nowait_reads_ = RWF_NOWAIT;
+	// io_uring never blocks the caller on any file: neither the flag nor the workers are needed.
+	int nowait_reads_;
 	int nowait_writes_;
 	blocking_pool workers_;
 	int callback_depth_ = 0;

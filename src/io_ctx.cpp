@@ -13,6 +13,12 @@ using kaio::detail::engine;
 using kaio::opcode;
 using request = kaio::operation;
 
+static_assert(static_cast<unsigned>(kaio::backend::from_environment) == IO_CTX_BACKEND_DEFAULT &&
+	      static_cast<unsigned>(kaio::backend::aio) == IO_CTX_BACKEND_AIO &&
+	      static_cast<unsigned>(kaio::backend::uring) == IO_CTX_BACKEND_URING &&
+	      static_cast<unsigned>(kaio::backend::automatic) == IO_CTX_BACKEND_AUTO,
+	      "kaio::backend mirrors IO_CTX_BACKEND_*");
+
 namespace {
 
 using c_callback = void (*)(int result, void *data);
@@ -62,6 +68,9 @@ int kaio::detail::create_io_ctx(io_ctx *ctx, int capacity, int (*wait_cb)(int),
 			if (reserved != 0)
 				return -EINVAL;
 		}
+		if (options->backend > IO_CTX_BACKEND_AUTO)
+			return -EINVAL;
+		settings.backend = static_cast<kaio::backend>(options->backend);
 		constexpr unsigned known = IO_CTX_DEFER_SUBMIT | IO_CTX_REAP_SYSCALL | IO_CTX_SUBMIT_EARLY |
 					   IO_CTX_WAIT_IN_GETEVENTS | IO_CTX_NOWAIT_WRITES;
 		if ((options->flags & ~known) != 0)
@@ -139,9 +148,30 @@ int io_ctx_get_stats(const io_ctx *ctx, io_ctx_stats *stats)
 	stats->worker_requests = counters.worker_requests;
 	stats->nowait_retries = counters.nowait_retries;
 	stats->nowait_refusals = counters.nowait_refusals;
+	stats->fixed_buffer_requests = counters.fixed_buffer_requests;
 	stats->in_kernel = counters.in_kernel;
 	stats->queued = counters.queued;
 	return 0;
+}
+
+int io_ctx_backend(const io_ctx *ctx)
+{
+	const engine *core = engine_of(ctx);
+	if (core == nullptr)
+		return -EINVAL;
+	return core->forked() ? -ECHILD : static_cast<int>(core->backend());
+}
+
+int io_ctx_register_buffers(io_ctx *ctx, const iovec *buffers, int count)
+{
+	engine *core = engine_of(ctx);
+	return core == nullptr ? -EINVAL : core->register_buffers(buffers, count);
+}
+
+int io_ctx_register_files(io_ctx *ctx, const int *fds, int count)
+{
+	engine *core = engine_of(ctx);
+	return core == nullptr ? -EINVAL : core->register_files(fds, count);
 }
 
 void io_ctx_destroy(io_ctx *ctx)

@@ -5,7 +5,10 @@
 #pragma once
 
 #include <libaio.h>
+#include <sys/uio.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <ctime>
 
 #include "completion_ring.hpp"
@@ -25,9 +28,26 @@ public:
 	virtual int cancel(io_context_t context, iocb *request, io_event *result) = 0;
 	// Where completions can be taken without a system call; null: only through getevents.
 	virtual aio_ring *completion_ring(io_context_t /*context*/) { return nullptr; }
+	// Completions also signal `fd`. AIO needs nothing here: each iocb names the eventfd.
+	virtual int attach_eventfd(io_context_t /*context*/, int /*fd*/) { return 0; }
+	// Takes up to `max` finished completions without a system call, as io_getevents would
+	// return them; -ENOSYS: this backend cannot, use getevents.
+	virtual int peek(io_context_t /*context*/, io_event * /*events*/, int /*max*/) { return -ENOSYS; }
+	// Buffers and files that requests may use by index (count 0: none); a backend without
+	// them answers 0 and does nothing.
+	virtual int register_buffers(io_context_t /*context*/, const iovec * /*buffers*/, int /*count*/)
+	{
+		return 0;
+	}
+	virtual int register_files(io_context_t /*context*/, const int * /*fds*/, int /*count*/)
+	{
+		return 0;
+	}
+	// Requests sent so far with a registered buffer.
+	virtual std::uint64_t fixed_buffer_requests(io_context_t /*context*/) { return 0; }
 };
 
-// The kernel itself.
+// The kernel itself, through AIO.
 kernel_aio &linux_kernel_aio() noexcept;
 
 } // namespace kaio::detail

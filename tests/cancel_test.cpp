@@ -16,6 +16,7 @@
 #include "kaio/aligned_buffer.hpp"
 #include "kaio/io_ctx.h"
 #include "support/block_pattern.hpp"
+#include "support/backend.hpp"
 #include "support/completion_record.hpp"
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
@@ -72,6 +73,7 @@ TEST(Cancel, QueuedRequestStopsWithEcanceledBeforeCancelReturns)
 
 TEST(Cancel, CancelledQueuedRequestFreesItsSlotAtOnce)
 {
+	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	aligned_buffer data(block);
 	completion first, second;
@@ -107,8 +109,9 @@ TEST(Cancel, RequestInKernelOnRegularFileReturnsEinprogressAndCompletesNormally)
 	int key = io_ctx_read(&context.ctx, file.fd(), data.data(), block, 0, record, &read);
 	ASSERT_GT(key, 0);
 
+	// io_uring is asked to stop it, and the cancel waits for its end: its callback has run.
 	EXPECT_EQ(io_ctx_cancel(&context.ctx, key), -EINPROGRESS);
-	EXPECT_EQ(read.calls, 0);
+	EXPECT_EQ(read.calls, on_uring(context.ctx) ? 1 : 0);
 	ASSERT_EQ(run_until_idle(context.ctx), 0);
 	EXPECT_EQ(read.calls, 1);
 	EXPECT_EQ(read.result, block_result);
@@ -118,6 +121,7 @@ TEST(Cancel, RequestInKernelOnRegularFileReturnsEinprogressAndCompletesNormally)
 
 TEST(Cancel, RequestStoppedByKernelRunsCallbackWithEcanceledBeforeCancelReturns)
 {
+	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), 1, 81);
 	aligned_buffer data(block);
@@ -143,6 +147,7 @@ TEST(Cancel, RequestStoppedByKernelRunsCallbackWithEcanceledBeforeCancelReturns)
 
 TEST(Cancel, KernelRefusingWithEagainReturnsEinprogress)
 {
+	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), 1, 82);
 	aligned_buffer expected = patterned(1, 82);
@@ -216,6 +221,7 @@ void cancel_victim(int result, void *data)
 
 TEST(Cancel, CallbackCancelsAnotherRequestStillQueued)
 {
+	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), 2, 83);
 	aligned_buffer data(2 * block);
@@ -267,6 +273,7 @@ void resubmit_on_completion(int result, void *data)
 
 TEST(Cancel, SubmissionFromTheCallbackOfACancelledQueuedRequestIsSent)
 {
+	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	aligned_buffer data = patterned(2, 86);
 	completion first;
@@ -324,6 +331,7 @@ void cancel_rival(int result, void *data)
 
 TEST(Cancel, CallbackCancelsAnotherRequestInKernelThatTheKernelStops)
 {
+	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), 2, 84);
 	aligned_buffer data(2 * block);

@@ -18,6 +18,7 @@
 #include "kaio/io_ctx.h"
 #include "support/block_pattern.hpp"
 #include "support/block_writes.hpp"
+#include "support/backend.hpp"
 #include "support/completion_record.hpp"
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
@@ -29,6 +30,10 @@ namespace {
 
 using kaio::aligned_buffer;
 using namespace kaio::testing; // the helpers of support/
+
+// Every test here runs over the fault kernel, which wraps AIO.
+[[maybe_unused]] const auto *const aio_only =
+	::testing::AddGlobalTestEnvironment(new aio_only_environment("the fault kernel wraps AIO"));
 
 // True when the file holds exactly `expected`.
 bool file_holds(int fd, const aligned_buffer &expected)

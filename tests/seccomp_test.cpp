@@ -19,6 +19,7 @@
 
 #include "kaio/aligned_buffer.hpp"
 #include "kaio/io_ctx.h"
+#include "support/backend.hpp"
 #include "support/block_pattern.hpp"
 #include "support/child_process.hpp"
 #include "support/completion_record.hpp"
@@ -126,6 +127,11 @@ std::string under_filter(int fd, unsigned flags, int (*wait_cb)(int))
 		return failure;
 	return write_and_read_back(fd, flags, wait_cb);
 }
+
+// The filter refuses io_uring_setup: these tests show AIO keeps working under it (the fallback
+// of `auto` is backend_choice_test's).
+[[maybe_unused]] const auto *const aio_only = ::testing::AddGlobalTestEnvironment(
+	new aio_only_environment("the filter refuses io_uring_setup, as container profiles do"));
 
 TEST(Seccomp, WorksReapingFromTheCompletionRing)
 {

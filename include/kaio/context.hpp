@@ -42,6 +42,8 @@ struct context_options {
 	bool nowait_writes = false;
 	// How to wait for the eventfd; see io_ctx_create(). Empty: block in poll(2).
 	wait_callback wait;
+	// The kernel interface: see IO_CTX_BACKEND_* (from_environment: KAIO_BACKEND, else aio).
+	kaio::backend backend = kaio::backend::from_environment;
 };
 
 class KAIO_API context {
@@ -88,6 +90,11 @@ public:
 	int flush();
 	int eventfd() const noexcept;
 	context_stats stats() const noexcept;
+	// aio or uring: what the context runs on.
+	kaio::backend backend() const noexcept;
+	// See io_ctx_register_buffers() and io_ctx_register_files(): 0 or a negative errno.
+	int register_buffers(std::span<const iovec> buffers);
+	int register_files(std::span<const int> fds);
 
 private:
 	detail::engine *engine_;

@@ -94,11 +94,29 @@ struct io_ctx {
 struct io_ctx_options {
 	/* IO_CTX_DEFER_SUBMIT, ... */
 	unsigned flags;
+	/* IO_CTX_BACKEND_*; 0 (IO_CTX_BACKEND_DEFAULT) when zeroed. */
+	unsigned backend;
 	/* Must be zero: room for later options without changing the structure's size. */
-	unsigned reserved[7];
+	unsigned reserved[6];
 };
 
-#define IO_CTX_OPTIONS_INIT {0, {0, 0, 0, 0, 0, 0, 0}}
+#define IO_CTX_OPTIONS_INIT {0, 0, {0, 0, 0, 0, 0, 0}}
+
+/*
+ * Backends: the kernel interface under a context. Every function behaves the same on each,
+ * except where its documentation says otherwise (cancel stops more requests on io_uring;
+ * registered buffers and files only help io_uring).
+ * DEFAULT: the environment variable KAIO_BACKEND ("aio", "uring" or "auto"; unset or empty: aio).
+ *   Any other value makes creation fail with -EINVAL.
+ * AIO: kernel AIO (io_setup, io_submit, io_getevents), what kaio is for.
+ * URING: io_uring; creation fails with what io_uring_setup answers when the kernel refuses it
+ *   (-EPERM under seccomp profiles or /proc/sys/kernel/io_uring_disabled, -ENOSYS).
+ * AUTO: io_uring when the kernel sets one up, else AIO.
+ */
+#define IO_CTX_BACKEND_DEFAULT 0u
+#define IO_CTX_BACKEND_AIO 1u
+#define IO_CTX_BACKEND_URING 2u
+#define IO_CTX_BACKEND_AUTO 3u
 
 /*
  * Direct submissions (made outside callbacks) are queued instead of being sent to the kernel at
@@ -145,19 +163,23 @@ struct io_ctx_options {
 struct io_ctx_stats {
 	unsigned long long submitted;       /* requests accepted by the kernel */
 	unsigned long long completed;       /* callbacks run */
-	unsigned long long submit_calls;    /* io_submit system calls */
-	unsigned long long getevents_calls; /* io_getevents system calls */
+	unsigned long long submit_calls;    /* io_submit system calls (io_uring: io_uring_enter
+					       calls that submit) */
+	unsigned long long getevents_calls; /* io_getevents system calls (io_uring: io_uring_enter
+					       calls that wait) */
 	unsigned long long eventfd_reads;   /* read(2) calls on the eventfd */
 	unsigned long long waits;           /* calls of wait_cb (or of poll(2) or a waiting
 					       io_getevents without one) */
 	unsigned in_kernel;                 /* requests in the kernel now */
 	unsigned queued;                    /* requests waiting in the library for io_submit */
-	unsigned long long ring_reaps;      /* reaps from the completion ring, no system call */
+	unsigned long long ring_reaps;      /* reaps from the completion ring (io_uring: its
+					       completion queue), no system call */
 	unsigned long long worker_requests; /* requests run by a worker thread (see io_ctx_read) */
 	unsigned long long nowait_retries;  /* of which: direct I/O the kernel would have blocked on */
 	unsigned long long nowait_refusals; /* io_submit calls refused for RWF_NOWAIT (EOPNOTSUPP),
 					       at most one per direction: the file system lacks it */
-	unsigned long long reserved[4];
+	unsigned long long fixed_buffer_requests; /* requests sent with a registered buffer */
+	unsigned long long reserved[3];
 };
 
 /*
@@ -165,7 +187,9 @@ struct io_ctx_stats {
  * -EINVAL). wait_cb(wait_fd) is called whenever the library must wait for a completion; it must
  * return a value >= 0 once wait_fd is readable (returning early is allowed) or a negative value
  * to abort the wait, which the waiting call then returns. NULL: block in poll(2).
- * Returns 0, -EINVAL, -ENOMEM, or -EAGAIN when /proc/sys/fs/aio-max-nr is exhausted.
+ * Returns 0, -EINVAL (also for a KAIO_BACKEND that names no backend), -ENOMEM, or -EAGAIN when
+ * /proc/sys/fs/aio-max-nr is exhausted; on io_uring, what io_uring_setup answers (see
+ * IO_CTX_BACKEND_URING).
  */
 KAIO_API int io_ctx_create(struct io_ctx *io_ctx, int capacity, int (*wait_cb)(int wait_fd));
 
@@ -194,6 +218,29 @@ KAIO_API int io_ctx_flush(struct io_ctx *io_ctx);
  * io_ctx_poll() (which drains the eventfd, then reaps), never read the fd yourself.
  */
 KAIO_API int io_ctx_eventfd(const struct io_ctx *io_ctx);
+
+/*
+ * The backend the context runs on: IO_CTX_BACKEND_AIO or IO_CTX_BACKEND_URING (never DEFAULT or
+ * AUTO, which are resolved at creation), or -EINVAL for a NULL or destroyed context.
+ */
+KAIO_API int io_ctx_backend(const struct io_ctx *io_ctx);
+
+/*
+ * Register `count` buffers with the kernel, for callers that reuse the same buffers: on io_uring a
+ * read or write whose [data, data + len) lies inside one of them is sent as READ_FIXED/WRITE_FIXED,
+ * which spares the kernel mapping the pages on every request. Replaces the previous set; count 0
+ * unregisters. The buffers stay registered until then or io_ctx_destroy(), and must stay valid
+ * that long. Call it when no request is in flight. On AIO: returns 0 and does nothing.
+ * Returns 0, -EINVAL, or what io_uring_register answers (-ENOMEM beyond RLIMIT_MEMLOCK, ...).
+ */
+KAIO_API int io_ctx_register_buffers(struct io_ctx *io_ctx, const struct iovec *buffers, int count);
+
+/*
+ * Register `count` open files: on io_uring requests on them skip the kernel's file-table lookup.
+ * Same rules as io_ctx_register_buffers(); -EBADF for a negative fd. The files must stay open
+ * while registered. On AIO: returns 0 and does nothing.
+ */
+KAIO_API int io_ctx_register_files(struct io_ctx *io_ctx, const int *fds, int count);
 
 /* Copy the context's counters into *stats. Returns 0 or -EINVAL. */
 KAIO_API int io_ctx_get_stats(const struct io_ctx *io_ctx, struct io_ctx_stats *stats);
@@ -244,6 +291,9 @@ KAIO_API int io_ctx_fdsync(struct io_ctx *io_ctx, int fd, void (*sync_cb)(int re
  *    still queued in the library).
  * -EINPROGRESS: in the kernel, which would not stop it (io_cancel refuses regular files and block
  *    devices), or on a worker thread: it completes normally and its callback gets the real result.
+ *    On io_uring the kernel is asked to stop it and this waits for its completion: 0 when it
+ *    was stopped (requests that wait, such as a read from an empty pipe), -EINPROGRESS when it
+ *    had already started (direct I/O on files and devices) and then ended normally.
  * -ENOENT: no such request: its callback already ran, or the key was never issued.
  */
 KAIO_API int io_ctx_cancel(struct io_ctx *io_ctx, int key);

@@ -20,6 +20,14 @@ struct operation {
 	long long offset = 0;       // all but fsync and fdsync
 };
 
+// The kernel interface under a context; the values of IO_CTX_BACKEND_*.
+enum class backend : unsigned {
+	from_environment = 0, // KAIO_BACKEND, else aio
+	aio = 1,
+	uring = 2,
+	automatic = 3, // uring when the kernel allows it, else aio
+};
+
 // Counters since a context's creation; see struct io_ctx_stats.
 struct context_stats {
 	std::uint64_t submitted = 0;
@@ -32,6 +40,7 @@ struct context_stats {
 	std::uint64_t worker_requests = 0; // run by a worker thread: AIO would have blocked
 	std::uint64_t nowait_retries = 0;  // answered -EAGAIN under RWF_NOWAIT, then run by a worker
 	std::uint64_t nowait_refusals = 0; // io_submit calls refused for RWF_NOWAIT (EOPNOTSUPP)
+	std::uint64_t fixed_buffer_requests = 0;
 	unsigned in_kernel = 0;
 	unsigned queued = 0;
 };

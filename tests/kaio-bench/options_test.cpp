@@ -62,6 +62,8 @@ TEST(BenchOptions, DefaultsAreFios)
 	EXPECT_EQ(wanted.submit, submit_mode::early);
 	EXPECT_EQ(wanted.wait, wait_mode::getevents);
 	EXPECT_TRUE(wanted.direct);
+	EXPECT_EQ(wanted.backend, kaio::backend::from_environment);
+	EXPECT_FALSE(wanted.fixedbufs);
 	EXPECT_EQ(wanted.fsync_every, 0U);
 	EXPECT_FALSE(wanted.verify);
 	EXPECT_EQ(wanted.seed, options::default_seed);
@@ -176,7 +178,17 @@ TEST(BenchOptions, NamesMustBeKnown)
 	expect_usage_error({"--output-format=xml"}, "--output-format: unknown value 'xml'");
 	expect_usage_error({"--wait=spin"}, "--wait: unknown value 'spin' (expected getevents or poll)");
 	expect_usage_error({"--direct=2"}, "--direct");
+	expect_usage_error({"--backend=io_uring"},
+			   "--backend: unknown value 'io_uring' (expected aio, uring or auto)");
 	expect_usage_error({"--filename="}, "--filename");
+}
+
+TEST(BenchOptions, BackendAndFixedbufsAreTaken)
+{
+	EXPECT_EQ(parsed({"--backend=aio"}).backend, kaio::backend::aio);
+	EXPECT_EQ(parsed({"--backend=uring"}).backend, kaio::backend::uring);
+	EXPECT_EQ(parsed({"--backend=auto"}).backend, kaio::backend::automatic);
+	EXPECT_TRUE(parsed({"--fixedbufs"}).fixedbufs);
 }
 
 } // namespace

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <tuple>
@@ -86,6 +87,8 @@ void expect_results(const json &results, const std::string &where)
 // Through the page cache kaio runs every request on its worker threads, and says so.
 TEST(BenchBufferedFile, ReportsThatWorkersRanEveryRequest)
 {
+	if (const char *backend = std::getenv("KAIO_BACKEND"); backend && std::string(backend) == "uring")
+		GTEST_SKIP() << "io_uring runs buffered requests itself: kaio's workers serve AIO";
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	json report = report_of(on(file) + "--direct=0 --rw=randrw --verify --number_ios=2000");
 	EXPECT_EQ(report["direct"], false);
@@ -281,6 +284,30 @@ TEST(BenchRun, ALongerFileIsUsedUpToSize)
 				" --size=1m --rw=read --verify --number_ios=1000");
 	EXPECT_EQ(report["size"], 1 << 20);
 	EXPECT_EQ(std::filesystem::file_size(file.path()), file_size);
+}
+
+TEST(BenchRun, ReportNamesTheBackendUsedAndCountsFixedBuffers)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	json aio = report_of(on(file) + "--backend=aio --number_ios=100");
+	EXPECT_EQ(aio["backend"], "aio");
+	command_result probe = run_bench(on(file) + "--backend=uring --number_ios=1");
+	if (probe.exit_status != 0)
+		GTEST_SKIP() << "io_uring refused here: " << probe.output;
+	json uring = report_of(on(file) + "--backend=uring --fixedbufs --number_ios=100");
+	EXPECT_EQ(uring["backend"], "uring");
+	EXPECT_EQ(uring["fixedbufs"], true);
+	EXPECT_EQ(uring["jobs"][0]["kaio"]["fixed_buffer_requests"], 100);
+}
+
+TEST(BenchRun, UnknownKaioBackendInTheEnvironmentIsAClearError)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	command_result result = run_command("KAIO_BACKEND=io-uring " + shell_quoted(KAIO_BENCH) + " " +
+					    on(file) + "--number_ios=1");
+	EXPECT_EQ(result.exit_status, 1);
+	EXPECT_NE(result.output.find("KAIO_BACKEND='io-uring' names no backend"), std::string::npos)
+		<< result.output;
 }
 
 } // namespace

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <fstream>
 #include <system_error>
 
 #include "aio_limit.hpp"
@@ -20,17 +22,27 @@ failure aio_limit_failure(unsigned capacity, std::uint64_t run_needs)
 } // namespace
 
 kaio::context open_context(unsigned capacity, std::uint64_t run_needs, bool submit_early,
-			   bool wait_in_getevents)
+			   bool wait_in_getevents, kaio::backend backend)
 {
 	try {
 		return kaio::context(int(capacity), {.defer_submit = true,
 						     .reap_with_syscall = false,
 						     .submit_early = submit_early,
 						     .wait_in_getevents = wait_in_getevents,
-						     .wait = {}});
+						     .wait = {},
+						     .backend = backend});
 	} catch (const std::system_error &error) {
 		if (error.code().value() == EAGAIN)
 			throw aio_limit_failure(capacity, run_needs);
+		if (error.code().value() == EINVAL && backend == kaio::backend::from_environment) {
+			const char *name = std::getenv("KAIO_BACKEND");
+			throw run_failure(fmt::format(
+				"KAIO_BACKEND='{}' names no backend (expected aio, uring or auto)",
+				name != nullptr ? name : ""));
+		}
+		if (backend == kaio::backend::uring)
+			throw run_failure(fmt::format("cannot create an io_uring context: {}",
+						      reason_of(error.code().value())));
 		throw run_failure(fmt::format("cannot create an AIO context for {} requests: {}",
 					      capacity, reason_of(error.code().value())));
 	}

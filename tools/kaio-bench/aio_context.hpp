@@ -9,7 +9,9 @@
 namespace kaio::bench {
 
 // `run_needs`: the capacity of all the contexts the run creates, for the advice on aio-max-nr.
+// `backend`: from_environment takes KAIO_BACKEND, as plain contexts do.
 kaio::context open_context(unsigned capacity, std::uint64_t run_needs, bool submit_early = false,
-			   bool wait_in_getevents = false);
+			   bool wait_in_getevents = false,
+			   kaio::backend backend = kaio::backend::from_environment);
 
 } // namespace kaio::bench

@@ -16,6 +16,7 @@ void add(kaio::context_stats &sum, const kaio::context_stats &more)
 	sum.waits += more.waits;
 	sum.worker_requests += more.worker_requests;
 	sum.nowait_retries += more.nowait_retries;
+	sum.fixed_buffer_requests += more.fixed_buffer_requests;
 }
 
 } // namespace
@@ -45,6 +46,7 @@ job_result total_of(const std::vector<job_result> &jobs, double elapsed_s)
 		total.errors += job.errors;
 		total.cpu += job.cpu;
 		add(total.kaio, job.kaio);
+		total.backend = job.backend;
 	}
 	return total;
 }

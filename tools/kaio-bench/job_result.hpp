@@ -32,6 +32,7 @@ struct job_result {
 	double elapsed_s = 0;
 	cpu_time cpu;
 	kaio::context_stats kaio;                  // zero for the psync engine
+	kaio::backend backend = kaio::backend::from_environment; // kaio: the one the context runs on
 	std::vector<std::uint64_t> written_blocks; // a bitmap, with --verify
 
 	std::uint64_t ios() const noexcept { return read.ios + write.ios; }

@@ -1,8 +1,11 @@
 #include "kaio_job.hpp"
 
+#include <fmt/format.h>
+
 #include <utility>
 
 #include "clocks.hpp"
+#include "failure.hpp"
 
 namespace kaio::bench {
 
@@ -12,6 +15,23 @@ kaio_job::kaio_job(const job_spec &spec, tools::unique_fd file, kaio::context ct
 	slots_.reserve(spec.iodepth);
 	for (unsigned i = 0; i < spec.iodepth; ++i)
 		slots_.push_back({core_.make_buffer(), {}, 0});
+	if (spec.fixedbufs)
+		register_with_context();
+}
+
+// As fio's fixedbufs=1 registerfiles=1: io_uring then skips mapping the buffers and looking the
+// file up on every I/O. AIO accepts and ignores it.
+void kaio_job::register_with_context()
+{
+	std::vector<iovec> buffers;
+	for (slot &request : slots_)
+		buffers.push_back({request.buffer.data(), request.buffer.size()});
+	if (int rc = ctx_.register_buffers(buffers); rc < 0)
+		throw run_failure(fmt::format("cannot register {} buffers: {}", buffers.size(),
+					      reason_of(-rc)));
+	int fd = file_.get();
+	if (int rc = ctx_.register_files({&fd, 1}); rc < 0)
+		throw run_failure(fmt::format("cannot register the file: {}", reason_of(-rc)));
 }
 
 job_result kaio_job::run(job_progress &progress)
@@ -31,7 +51,9 @@ job_result kaio_job::run(job_progress &progress)
 		}
 		core_.publish(progress);
 	}
-	return core_.finish(ctx_.stats());
+	job_result result = core_.finish(ctx_.stats());
+	result.backend = ctx_.backend();
+	return result;
 }
 
 void kaio_job::issue(slot &request, std::int64_t now)

@@ -32,6 +32,7 @@ private:
 		std::int64_t started_ns = 0;
 	};
 
+	void register_with_context();
 	void issue(slot &request, std::int64_t now);
 	void completed(slot &request, int result);
 	void count_write();

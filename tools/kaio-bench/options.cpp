@@ -36,6 +36,11 @@ constexpr std::array wait_names{
 	std::pair{"getevents", wait_mode::getevents},
 	std::pair{"poll", wait_mode::poll},
 };
+constexpr std::array backend_names{
+	std::pair{"aio", kaio::backend::aio},
+	std::pair{"uring", kaio::backend::uring},
+	std::pair{"auto", kaio::backend::automatic},
+};
 constexpr std::array format_names{
 	std::pair{"normal", output_format::normal},
 	std::pair{"json", output_format::json},
@@ -44,7 +49,7 @@ constexpr std::array format_names{
 // The options as typed; converted and checked afterwards, so every message has one style.
 struct typed_options {
 	std::string size, rw, rwmixread, bs, iodepth, runtime, number_ios, numjobs;
-	std::string format, engine, submit, wait, fsync, seed, direct;
+	std::string format, engine, submit, wait, fsync, seed, direct, backend;
 };
 
 template <class Value, std::size_t N>
@@ -130,6 +135,10 @@ void add_options(CLI::App &app, options &wanted, typed_options &typed)
 	    "1: open with O_DIRECT (default); 0: through the page cache, where kaio uses workers");
 	add("--wait", "MODE", typed.wait,
 	    "getevents or poll: how kaio waits for completions (default getevents)");
+	add("--backend", "NAME", typed.backend,
+	    "aio, uring or auto: kaio's kernel interface (default $KAIO_BACKEND, else aio)");
+	app.add_flag("--fixedbufs", wanted.fixedbufs,
+		     "Register the buffers and the file with io_uring (fio's fixedbufs=1 registerfiles=1)");
 	add("--fsync", "N", typed.fsync, "fdatasync every N writes (default 0: never)");
 	add("--seed", "N", typed.seed, "Seed of the random offsets (default fixed)");
 	app.add_flag("--verify", wanted.verify, "Stamp written blocks and check them; check reads");
@@ -176,6 +185,8 @@ void convert(const typed_options &typed, options &wanted)
 		wanted.direct = whole_number("--direct", typed.direct, 0, 1) == 1;
 	if (!typed.wait.empty())
 		wanted.wait = choice(wait_names, "--wait", typed.wait);
+	if (!typed.backend.empty())
+		wanted.backend = choice(backend_names, "--backend", typed.backend);
 	if (!typed.fsync.empty())
 		wanted.fsync_every = whole_number("--fsync", typed.fsync, 0,
 						  std::numeric_limits<std::uint64_t>::max());
@@ -231,6 +242,14 @@ std::string_view name_of(submit_mode submit)
 std::string_view name_of(wait_mode wait)
 {
 	return wait == wait_mode::getevents ? "getevents" : "poll";
+}
+
+std::string_view name_of(kaio::backend backend)
+{
+	for (const auto &[name, value] : backend_names)
+		if (value == backend)
+			return name;
+	return "default";
 }
 
 std::string_view name_of(engine_kind engine)

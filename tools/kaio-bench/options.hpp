@@ -8,6 +8,8 @@
 #include <string_view>
 #include <variant>
 
+#include "kaio/operation.hpp"
+
 namespace kaio::bench {
 
 enum class rw_mode { read, write, randread, randwrite, randrw };
@@ -37,6 +39,8 @@ struct options {
 	engine_kind engine = engine_kind::kaio;
 	submit_mode submit = submit_mode::early; // fio sends each I/O as its slot frees
 	wait_mode wait = wait_mode::getevents;   // fio's libaio engine waits in io_getevents too
+	kaio::backend backend = kaio::backend::from_environment; // the library's: KAIO_BACKEND, else aio
+	bool fixedbufs = false; // register the buffers and the file (io_uring), as fio's fixedbufs=1
 	std::uint64_t fsync_every = 0; // writes per fdatasync; 0: never
 	bool verify = false;
 	bool direct = true; // O_DIRECT; --direct=0 shows kaio's worker threads at work
@@ -53,6 +57,7 @@ std::string_view name_of(rw_mode rw);
 std::string_view name_of(engine_kind engine);
 std::string_view name_of(submit_mode submit);
 std::string_view name_of(wait_mode wait);
+std::string_view name_of(kaio::backend backend);
 
 // What main() does instead of a run: print `text` (to stdout for --help and --version, to stderr
 // as "kaio-bench: text" for an error) and exit with `status`.

@@ -118,8 +118,10 @@ std::string header_text(const run_summary &summary)
 	std::string mix =
 		wanted.rw == rw_mode::randrw ? fmt::format(" rwmixread={}", wanted.rwmixread) : "";
 	std::string submit = wanted.engine == engine_kind::kaio
-				     ? fmt::format(" submit={} wait={}", name_of(wanted.submit),
-						   name_of(wanted.wait))
+				     ? fmt::format(" backend={}{} submit={} wait={}",
+						   name_of(summary.total.backend),
+						   wanted.fixedbufs ? " fixedbufs" : "",
+						   name_of(wanted.submit), name_of(wanted.wait))
 				     : "";
 	return fmt::format("kaio-bench {}: rw={}{} bs={} iodepth={} numjobs={} engine={}{} size={} "
 			   "filename={}\n",
@@ -169,7 +171,8 @@ void add_results(json &out, const job_result &job)
 		       {"eventfd_reads", job.kaio.eventfd_reads},
 		       {"waits", job.kaio.waits},
 		       {"worker_requests", job.kaio.worker_requests},
-		       {"nowait_retries", job.kaio.nowait_retries}};
+		       {"nowait_retries", job.kaio.nowait_retries},
+		       {"fixed_buffer_requests", job.kaio.fixed_buffer_requests}};
 }
 
 json options_json(const run_summary &summary)
@@ -187,6 +190,9 @@ json options_json(const run_summary &summary)
 		{"engine", name_of(wanted.engine)},
 		{"submit", name_of(wanted.submit)},
 		{"wait", name_of(wanted.wait)},
+		{"backend", wanted.engine == engine_kind::kaio ? json(name_of(summary.total.backend))
+							       : json(nullptr)},
+		{"fixedbufs", wanted.fixedbufs},
 		{"runtime_s", runtime ? json(*runtime) : json(nullptr)},
 		{"number_ios", wanted.number_ios ? json(*wanted.number_ios) : json(nullptr)},
 		{"fsync", wanted.fsync_every},

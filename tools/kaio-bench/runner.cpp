@@ -41,7 +41,8 @@ std::vector<std::unique_ptr<bench_job>> make_jobs(const options &wanted, const t
 		for (const job_spec &spec : specs)
 			contexts.push_back(open_context(context_capacity(spec), run_needs,
 							wanted.submit == submit_mode::early,
-							wanted.wait == wait_mode::getevents));
+							wanted.wait == wait_mode::getevents,
+							wanted.backend));
 	}
 	std::vector<std::unique_ptr<bench_job>> jobs;
 	for (std::size_t i = 0; i < specs.size(); ++i) {
@@ -136,6 +137,7 @@ job_spec spec_of(const options &wanted, const target_file &target, unsigned inde
 	spec.index = index;
 	spec.rw = wanted.rw;
 	spec.rwmixread = wanted.rwmixread;
+	spec.fixedbufs = wanted.fixedbufs;
 	spec.bs = wanted.bs;
 	spec.blocks = target.size() / wanted.bs;
 	spec.iodepth = wanted.iodepth;

@@ -1,0 +1,288 @@
+#include "uring_backend.hpp"
+
+#include <liburing.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <new>
+#include <vector>
+
+namespace kaio::detail {
+namespace {
+
+// The user_data of our own cancel requests, whose CQEs are consumed here and never delivered.
+// A request's user_data is its iocb's address, never null.
+constexpr std::uint64_t cancel_tag = 0;
+
+// CQEs looked at per peek: room on the stack.
+constexpr unsigned peek_batch = 64;
+
+// What an io_context_t handed out by this backend points to.
+struct uring_context {
+	io_uring ring{};
+	std::vector<iovec> buffers;      // registered: buffer k is buffers[k]
+	std::vector<int> file_index;     // registered: fd -> its index, or -1
+	std::uint64_t fixed_buffer_requests = 0;
+
+	// The index of the registered buffer that holds [address, address + length), or -1.
+	int buffer_holding(const void *address, unsigned long length) const noexcept
+	{
+		auto start = reinterpret_cast<std::uintptr_t>(address);
+		for (std::size_t k = 0; k < buffers.size(); ++k) {
+			auto base = reinterpret_cast<std::uintptr_t>(buffers[k].iov_base);
+			if (start >= base && start - base <= buffers[k].iov_len &&
+			    length <= buffers[k].iov_len - (start - base))
+				return static_cast<int>(k);
+		}
+		return -1;
+	}
+
+	int index_of_file(int fd) const noexcept
+	{
+		return fd >= 0 && static_cast<std::size_t>(fd) < file_index.size() ? file_index[fd] : -1;
+	}
+};
+
+uring_context &context_of(io_context_t context)
+{
+	return *reinterpret_cast<uring_context *>(context);
+}
+
+class linux_uring final : public kernel_aio {
+public:
+	// The CQ holds a completion for every request of a full context and one for each of
+	// their cancels, so it never overflows; the SQ as many requests as one io_submit would take.
+	int setup(unsigned max_events, io_context_t *context) override
+	{
+		auto *created = new (std::nothrow) uring_context;
+		if (created == nullptr)
+			return -ENOMEM;
+		io_uring_params params{};
+		params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+		params.cq_entries = 2 * max_events;
+		if (int err = io_uring_queue_init_params(max_events, &created->ring, &params); err < 0) {
+			delete created;
+			return err;
+		}
+		*context = reinterpret_cast<io_context_t>(created);
+		return 0;
+	}
+
+	int destroy(io_context_t context) override
+	{
+		uring_context *owned = &context_of(context);
+		io_uring_queue_exit(&owned->ring); // also unregisters buffers, files and eventfd
+		delete owned;
+		return 0;
+	}
+
+	int submit(io_context_t context, long count, iocb **requests) override
+	{
+		uring_context &uring = context_of(context);
+		long prepared = 0;
+		for (; prepared < count; ++prepared) {
+			io_uring_sqe *sqe = io_uring_get_sqe(&uring.ring);
+			if (sqe == nullptr)
+				break; // SQ full: a partial submit, as io_submit may make
+			prepare(uring, *sqe, *requests[prepared]);
+		}
+		int sent = io_uring_submit(&uring.ring);
+		forget_unsent(uring.ring);
+		return sent == 0 && prepared > 0 ? -EAGAIN : sent;
+	}
+
+	int getevents(io_context_t context, long min_count, long max_count, io_event *events,
+		      timespec *timeout) override
+	{
+		uring_context &uring = context_of(context);
+		int max = static_cast<int>(max_count);
+		int got = take(uring, events, max);
+		while (got < min_count) {
+			io_uring_cqe *ready = nullptr;
+			auto missing = static_cast<unsigned>(min_count - got);
+			int rc;
+			if (timeout == nullptr) {
+				rc = io_uring_wait_cqe_nr(&uring.ring, &ready, missing);
+			} else {
+				__kernel_timespec limit{timeout->tv_sec, timeout->tv_nsec};
+				rc = io_uring_wait_cqes(&uring.ring, &ready, missing, &limit, nullptr);
+			}
+			if (rc < 0)
+				return got > 0 || rc == -ETIME ? got : rc;
+			got += take(uring, events + got, max - got);
+		}
+		return got;
+	}
+
+	// Asks the kernel to stop the request; its own CQE then says how it ended (-ECANCELED when
+	// stopped), which the engine waits for: so the answer here is always -EINPROGRESS.
+	int cancel(io_context_t context, iocb *request, io_event * /*result*/) override
+	{
+		uring_context &uring = context_of(context);
+		io_uring_sqe *sqe = io_uring_get_sqe(&uring.ring);
+		if (sqe == nullptr)
+			return -EAGAIN;
+		io_uring_prep_cancel64(sqe, reinterpret_cast<std::uintptr_t>(request), 0);
+		io_uring_sqe_set_data64(sqe, cancel_tag);
+		int sent = io_uring_submit(&uring.ring);
+		forget_unsent(uring.ring);
+		return sent == 1 ? -EINPROGRESS : (sent < 0 ? sent : -EAGAIN);
+	}
+
+	int attach_eventfd(io_context_t context, int fd) override
+	{
+		return io_uring_register_eventfd(&context_of(context).ring, fd);
+	}
+
+	int peek(io_context_t context, io_event *events, int max) override
+	{
+		return take(context_of(context), events, max);
+	}
+
+	int register_buffers(io_context_t context, const iovec *buffers, int count) override
+	{
+		uring_context &uring = context_of(context);
+		if (!uring.buffers.empty()) {
+			if (int err = io_uring_unregister_buffers(&uring.ring); err < 0)
+				return err;
+			uring.buffers.clear();
+		}
+		if (count == 0)
+			return 0;
+		std::vector<iovec> copy(buffers, buffers + count);
+		if (int err = io_uring_register_buffers(&uring.ring, buffers, static_cast<unsigned>(count)); err < 0)
+			return err;
+		uring.buffers = std::move(copy);
+		return 0;
+	}
+
+	int register_files(io_context_t context, const int *fds, int count) override
+	{
+		uring_context &uring = context_of(context);
+		if (!uring.file_index.empty()) {
+			if (int err = io_uring_unregister_files(&uring.ring); err < 0)
+				return err;
+			uring.file_index.clear();
+		}
+		if (count == 0)
+			return 0;
+		std::vector<int> index(static_cast<std::size_t>(*std::max_element(fds, fds + count)) + 1, -1);
+		for (int k = count - 1; k >= 0; --k)
+			index[static_cast<std::size_t>(fds[k])] = k;
+		if (int err = io_uring_register_files(&uring.ring, fds, static_cast<unsigned>(count)); err < 0)
+			return err;
+		uring.file_index = std::move(index);
+		return 0;
+	}
+
+	std::uint64_t fixed_buffer_requests(io_context_t context) override
+	{
+		return context_of(context).fixed_buffer_requests;
+	}
+
+private:
+	static void prepare(uring_context &uring, io_uring_sqe &sqe, iocb &request)
+	{
+		int fd = request.aio_fildes;
+		void *buffer = request.u.c.buf;
+		auto length = static_cast<unsigned>(request.u.c.nbytes);
+		auto offset = static_cast<std::uint64_t>(request.u.c.offset);
+		switch (request.aio_lio_opcode) {
+		case IO_CMD_PREAD:
+		case IO_CMD_PWRITE:
+			prepare_data(uring, sqe, request.aio_lio_opcode == IO_CMD_PREAD, fd, buffer, length, offset);
+			break;
+		case IO_CMD_PREADV:
+			io_uring_prep_readv(&sqe, fd, static_cast<iovec *>(buffer), length, offset);
+			break;
+		case IO_CMD_PWRITEV:
+			io_uring_prep_writev(&sqe, fd, static_cast<iovec *>(buffer), length, offset);
+			break;
+		case IO_CMD_FSYNC:
+			io_uring_prep_fsync(&sqe, fd, 0);
+			break;
+		case IO_CMD_FDSYNC:
+			io_uring_prep_fsync(&sqe, fd, IORING_FSYNC_DATASYNC);
+			break;
+		default: // the engine builds no other: let the kernel refuse it in the CQE
+			io_uring_prep_nop(&sqe);
+			sqe.opcode = IORING_OP_LAST;
+			break;
+		}
+		if (int index = uring.index_of_file(fd); index >= 0) {
+			sqe.fd = index;
+			sqe.flags |= IOSQE_FIXED_FILE;
+		}
+		io_uring_sqe_set_data(&sqe, &request);
+	}
+
+	static void prepare_data(uring_context &uring, io_uring_sqe &sqe, bool read, int fd, void *buffer,
+				 unsigned length, std::uint64_t offset)
+	{
+		int registered = uring.buffers.empty() ? -1 : uring.buffer_holding(buffer, length);
+		if (registered < 0) {
+			if (read)
+				io_uring_prep_read(&sqe, fd, buffer, length, offset);
+			else
+				io_uring_prep_write(&sqe, fd, buffer, length, offset);
+			return;
+		}
+		++uring.fixed_buffer_requests;
+		if (read)
+			io_uring_prep_read_fixed(&sqe, fd, buffer, length, offset, registered);
+		else
+			io_uring_prep_write_fixed(&sqe, fd, buffer, length, offset, registered);
+	}
+
+	// Up to `max` request completions, as io_events; our cancels' CQEs are consumed on the way.
+	static int take(uring_context &uring, io_event *events, int max)
+	{
+		int got = 0;
+		while (got < max) {
+			io_uring_cqe *cqes[peek_batch];
+			unsigned seen = io_uring_peek_batch_cqe(&uring.ring, cqes,
+								std::min<unsigned>(peek_batch, static_cast<unsigned>(max - got)));
+			if (seen == 0)
+				break;
+			for (unsigned i = 0; i < seen; ++i) {
+				// Our cancels, and the timeouts liburing adds to waits on kernels
+				// without IORING_FEAT_EXT_ARG: no request of the engine's.
+				if (cqes[i]->user_data == cancel_tag ||
+				    cqes[i]->user_data == LIBURING_UDATA_TIMEOUT)
+					continue;
+				auto *request = static_cast<iocb *>(io_uring_cqe_get_data(cqes[i]));
+				io_event &event = events[got++];
+				event.data = request->data;
+				event.obj = request;
+				event.res = static_cast<unsigned long>(static_cast<long>(cqes[i]->res));
+				event.res2 = 0;
+			}
+			io_uring_cq_advance(&uring.ring, seen);
+		}
+		return got;
+	}
+
+	// io_uring_submit publishes every prepared SQE; those the kernel did not take (it stops at
+	// a request it fails to prepare, or takes none when it answers an error) would go with the
+	// next submit, after the engine had given them back or resent them. Without SQPOLL nobody
+	// else reads the SQ tail, so moving it back withdraws them.
+	static void forget_unsent(io_uring &ring)
+	{
+		unsigned unsent = io_uring_sq_ready(&ring);
+		if (unsent == 0)
+			return;
+		ring.sq.sqe_tail -= unsent;
+		ring.sq.sqe_head = ring.sq.sqe_tail;
+		io_uring_smp_store_release(ring.sq.ktail, ring.sq.sqe_tail);
+	}
+};
+
+} // namespace
+
+kernel_aio &linux_kernel_uring() noexcept
+{
+	static linux_uring kernel;
+	return kernel;
+}
+
+} // namespace kaio::detail

@@ -1,0 +1,188 @@
+// The io_uring backend's own behaviour: what AIO cannot do (stop a request that waits) and what
+// only io_uring uses (registered buffers and files). Every context here asks for io_uring
+// explicitly; a kernel that refuses it skips the test.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+#include <vector>
+
+#include "kaio/aligned_buffer.hpp"
+#include "kaio/context.hpp"
+#include "kaio/io_ctx.h"
+#include "support/block_pattern.hpp"
+#include "support/completion_record.hpp"
+#include "support/context_guard.hpp"
+#include "support/context_shorthands.hpp"
+#include "support/direct_file.hpp"
+
+namespace {
+
+using kaio::aligned_buffer;
+using namespace kaio::testing; // the helpers of support/
+
+// Creates an io_uring context in `guard`, or says why the test cannot run.
+int create_uring(context_guard &guard, int capacity)
+{
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.backend = IO_CTX_BACKEND_URING;
+	return io_ctx_create_opts(&guard.ctx, capacity, nullptr, &options);
+}
+
+#define KAIO_URING_OR_SKIP(guard, capacity)                                                       \
+	do {                                                                                      \
+		int rc_ = create_uring(guard, capacity);                                          \
+		if (rc_ == -EPERM || rc_ == -ENOSYS)                                              \
+			GTEST_SKIP() << "io_uring refused here: " << std::strerror(-rc_);         \
+		ASSERT_EQ(rc_, 0);                                                                \
+	} while (0)
+
+class pipe_pair {
+public:
+	pipe_pair() { EXPECT_EQ(::pipe2(fds_, O_CLOEXEC), 0) << std::strerror(errno); }
+	~pipe_pair()
+	{
+		::close(fds_[0]);
+		::close(fds_[1]);
+	}
+	pipe_pair(const pipe_pair &) = delete;
+	pipe_pair &operator=(const pipe_pair &) = delete;
+	int read_end() const { return fds_[0]; }
+
+private:
+	int fds_[2] = {-1, -1};
+};
+
+TEST(UringBackend, ContextReportsItsBackend)
+{
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 4);
+	EXPECT_EQ(io_ctx_backend(&context.ctx), static_cast<int>(IO_CTX_BACKEND_URING));
+}
+
+TEST(UringBackend, CancelStopsAReadThatWaitsAndItsCallbackRunsOnceWithEcanceled)
+{
+	// A read from an empty pipe waits for a writer that never comes: only a real cancel ends it.
+	pipe_pair pipe;
+	aligned_buffer data(block);
+	completion read;
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 2);
+	int key = io_ctx_read(&context.ctx, pipe.read_end(), data.data(), block, 0, record, &read);
+	ASSERT_GT(key, 0);
+	EXPECT_EQ(io_ctx_poll(&context.ctx), 0);
+	EXPECT_EQ(read.calls, 0);
+
+	EXPECT_EQ(io_ctx_cancel(&context.ctx, key), 0);
+	EXPECT_EQ(read.calls, 1);
+	EXPECT_EQ(read.result, -ECANCELED);
+	EXPECT_EQ(io_ctx_cancel(&context.ctx, key), -ENOENT);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(read.calls, 1);
+	io_ctx_stats stats = stats_of(context.ctx);
+	EXPECT_EQ(stats.completed, 1u);
+	EXPECT_EQ(stats.in_kernel, 0u);
+}
+
+TEST(UringBackend, RequestsInsideARegisteredBufferUseItAndOthersDoNot)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer pool = patterned(4, 90);
+	aligned_buffer outside(block);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 4);
+	iovec registered{pool.data(), pool.size()};
+	ASSERT_EQ(io_ctx_register_buffers(&context.ctx, &registered, 1), 0);
+
+	std::vector<completion> writes(4);
+	for (unsigned i = 0; i < 4; ++i)
+		ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), pool.data() + i * block, block,
+				       offset_of(i), record, &writes[i]),
+			  0);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	expect_each_once(writes, block_result);
+	completion read;
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), outside.data(), block, offset_of(2), record,
+			      &read),
+		  0);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(read.result, block_result);
+
+	EXPECT_EQ(stats_of(context.ctx).fixed_buffer_requests, 4u);
+	EXPECT_EQ(std::memcmp(outside.data(), pool.data() + 2 * block, block), 0);
+	EXPECT_EQ(io_ctx_register_buffers(&context.ctx, nullptr, 0), 0); // unregisters
+}
+
+TEST(UringBackend, ReadsIntoARegisteredBufferGetTheFileContents)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	write_patterned(file.fd(), 2, 91);
+	aligned_buffer expected = patterned(2, 91);
+	aligned_buffer pool(2 * block);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 2);
+	iovec registered{pool.data(), pool.size()};
+	ASSERT_EQ(io_ctx_register_buffers(&context.ctx, &registered, 1), 0);
+	std::vector<completion> reads(2);
+	for (unsigned i = 0; i < 2; ++i)
+		ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), pool.data() + i * block, block,
+				      offset_of(i), record, &reads[i]),
+			  0);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	expect_each_once(reads, block_result);
+	EXPECT_EQ(stats_of(context.ctx).fixed_buffer_requests, 2u);
+	EXPECT_EQ(std::memcmp(pool.data(), expected.data(), pool.size()), 0);
+}
+
+TEST(UringBackend, RequestsOnRegisteredFilesReachThoseFiles)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(first);
+	KAIO_DIRECT_FILE_OR_SKIP(second);
+	aligned_buffer one = patterned(1, 92);
+	aligned_buffer two = patterned(1, 93);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 2);
+	// Registered in the other order than the descriptors: index and fd differ.
+	int fds[2] = {second.fd(), first.fd()};
+	ASSERT_EQ(io_ctx_register_files(&context.ctx, fds, 2), 0);
+	std::vector<completion> writes(2);
+	ASSERT_GT(io_ctx_write(&context.ctx, first.fd(), one.data(), block, 0, record, &writes[0]), 0);
+	ASSERT_GT(io_ctx_write(&context.ctx, second.fd(), two.data(), block, 0, record, &writes[1]), 0);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	expect_each_once(writes, block_result);
+	aligned_buffer back(block);
+	ASSERT_EQ(::pread(first.fd(), back.data(), block, 0), static_cast<ssize_t>(block));
+	EXPECT_EQ(std::memcmp(back.data(), one.data(), block), 0);
+	ASSERT_EQ(::pread(second.fd(), back.data(), block, 0), static_cast<ssize_t>(block));
+	EXPECT_EQ(std::memcmp(back.data(), two.data(), block), 0);
+}
+
+TEST(UringBackend, RegisteringANegativeDescriptorIsRefused)
+{
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 2);
+	int fds[1] = {-1};
+	EXPECT_EQ(io_ctx_register_files(&context.ctx, fds, 1), -EBADF);
+	EXPECT_EQ(io_ctx_register_buffers(&context.ctx, nullptr, 1), -EINVAL);
+}
+
+TEST(UringBackend, CppContextRunsOnTheBackendItAskedFor)
+{
+	try {
+		kaio::context ctx(4, {.defer_submit = false,
+				      .reap_with_syscall = false,
+				      .submit_early = false,
+				      .wait_in_getevents = false,
+				      .wait = {},
+				      .backend = kaio::backend::uring});
+		EXPECT_EQ(ctx.backend(), kaio::backend::uring);
+	} catch (const std::system_error &error) {
+		GTEST_SKIP() << "io_uring refused here: " << error.what();
+	}
+}
+
+} // namespace
