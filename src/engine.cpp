@@ -513,10 +513,14 @@ int engine::cancel_in_kernel(request_slot &slot)
 	int outcome = pending;
 	// complete() writes the result here and forgets the address; so does the end of this
 	// function when no result came, so the slot never keeps it past our return.
+#if defined(__GNUC__) && !defined(__clang__) // g++'s warning; clang has no such group
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
 	slot.cancel_outcome = &outcome;
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 	// Until its event arrives; none will if a reap up the stack already holds it.
 	while (outcome == pending && in_kernel_ > 0) {
 		if (process(true) < 0)

@@ -6,3 +6,4 @@
 #include "kaio/inplace_function.hpp"
 #include "kaio/io_ctx.h"
 #include "kaio/operation.hpp"
+#include "kaio/version.h"

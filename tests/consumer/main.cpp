@@ -1,5 +1,6 @@
-// Writes a block through kaio::context, reads it back and compares. Exits 0 when the bytes match,
-// 1 on any failure, 77 (skip) when $KAIO_TEST_DIR (else /tmp) refuses O_DIRECT.
+// Writes a block through kaio::context, reads it back and compares, and checks that the loaded
+// library is the version of the headers. Exits 0 when all holds, 1 on any failure, 77 (skip) when
+// $KAIO_TEST_DIR (else /tmp) refuses O_DIRECT.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -14,6 +15,9 @@
 
 int main()
 {
+	std::printf("headers %s, libkaio %s\n", KAIO_VERSION_STRING, kaio_version());
+	if (std::strcmp(kaio_version(), KAIO_VERSION_STRING) != 0)
+		return 1;
 	const char *base = std::getenv("KAIO_TEST_DIR");
 	std::string directory = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
 				"/kaio-consumer-XXXXXX";

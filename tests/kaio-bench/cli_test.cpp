@@ -49,7 +49,8 @@ TEST_F(BenchCommandLine, VersionIsTheProjects)
 {
 	command_result result = run_bench("--version");
 	EXPECT_EQ(result.exit_status, 0);
-	EXPECT_EQ(result.output, "kaio-bench " KAIO_BENCH_VERSION "\n");
+	EXPECT_EQ(result.output,
+		  "kaio-bench " KAIO_BENCH_VERSION " (libkaio " KAIO_BENCH_VERSION ")\n");
 }
 
 TEST_F(BenchCommandLine, UnknownOption)

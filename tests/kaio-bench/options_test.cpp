@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "kaio/version.h"
 #include "options.hpp"
 
 namespace kaio::bench {
@@ -133,7 +134,8 @@ TEST(BenchOptions, HelpAndVersionExitZero)
 		EXPECT_NE(help.text.find(option), std::string::npos) << option;
 	early_exit version = refused({"--version"});
 	EXPECT_EQ(version.status, 0);
-	EXPECT_EQ(version.text, "kaio-bench " KAIO_BENCH_VERSION);
+	EXPECT_EQ(version.text,
+		  "kaio-bench " KAIO_VERSION_STRING " (libkaio " KAIO_VERSION_STRING ")");
 }
 
 TEST(BenchOptions, UnknownOptionsAndArgumentsAreRefused)

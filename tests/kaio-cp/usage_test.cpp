@@ -29,7 +29,7 @@ TEST(KaioCpUsage, VersionIsTheProjectVersion)
 {
 	command_result result = run_kaio_cp("--version");
 	EXPECT_EQ(result.exit_status, 0) << result.output;
-	EXPECT_EQ(result.output, "kaio-cp " KAIO_VERSION "\n");
+	EXPECT_EQ(result.output, "kaio-cp " KAIO_VERSION " (libkaio " KAIO_VERSION ")\n");
 }
 
 TEST(KaioCpUsage, MissingOperandsExitTwo)

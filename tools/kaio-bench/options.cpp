@@ -11,6 +11,7 @@
 #include "byte_size.hpp"
 #include "failure.hpp"
 #include "kaio/io_ctx.h"
+#include "version_text.hpp"
 
 namespace kaio::bench {
 namespace {
@@ -142,7 +143,7 @@ void add_options(CLI::App &app, options &wanted, typed_options &typed)
 	add("--fsync", "N", typed.fsync, "fdatasync every N writes (default 0: never)");
 	add("--seed", "N", typed.seed, "Seed of the random offsets (default fixed)");
 	app.add_flag("--verify", wanted.verify, "Stamp written blocks and check them; check reads");
-	app.set_version_flag("--version", "kaio-bench " KAIO_BENCH_VERSION);
+	app.set_version_flag("--version", tools::version_text("kaio-bench"));
 	app.allow_extras(); // reported below in fio's words rather than CLI11's
 }
 

@@ -6,6 +6,7 @@
 #include <array>
 
 #include "byte_size.hpp"
+#include "kaio/version.h"
 
 namespace kaio::bench {
 namespace {
@@ -125,7 +126,7 @@ std::string header_text(const run_summary &summary)
 				     : "";
 	return fmt::format("kaio-bench {}: rw={}{} bs={} iodepth={} numjobs={} engine={}{} size={} "
 			   "filename={}\n",
-			   KAIO_BENCH_VERSION, name_of(wanted.rw), mix,
+			   KAIO_VERSION_STRING, name_of(wanted.rw), mix,
 			   tools::format_bytes(double(wanted.bs)), wanted.iodepth, wanted.numjobs,
 			   name_of(wanted.engine), submit, tools::format_bytes(double(summary.size)),
 			   wanted.filename);
@@ -179,7 +180,7 @@ json options_json(const run_summary &summary)
 {
 	const options &wanted = summary.wanted;
 	std::optional<double> runtime = runtime_limit_s(wanted);
-	return {{"version", KAIO_BENCH_VERSION},
+	return {{"version", KAIO_VERSION_STRING},
 		{"filename", wanted.filename},
 		{"size", summary.size},
 		{"rw", name_of(wanted.rw)},

@@ -8,6 +8,7 @@
 
 #include "byte_size.hpp"
 #include "kaio/io_ctx.h"
+#include "version_text.hpp"
 
 namespace kaio::cp {
 namespace {
@@ -55,7 +56,7 @@ command_line parse_command_line(int argc, char **argv)
 	app.add_flag("--verify", wanted.verify,
 		     "Read both files back and compare them; report the first difference");
 	app.add_flag("-v,--verbose", wanted.verbose, "Print a summary: bytes, time, throughput");
-	app.set_version_flag("--version", "kaio-cp " KAIO_CP_VERSION);
+	app.set_version_flag("--version", kaio::tools::version_text("kaio-cp"));
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &error) {
