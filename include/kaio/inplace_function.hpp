@@ -37,8 +37,8 @@ public:
 		static_assert(std::is_nothrow_move_constructible_v<D>,
 			      "callable must be nothrow move constructible");
 		// A null pointer makes an empty object; a function named directly is never null.
-		if constexpr ((std::is_pointer_v<D> || std::is_member_pointer_v<D>) &&
-			      !std::is_function_v<std::remove_reference_t<F>>) {
+		constexpr bool may_be_null = std::is_pointer_v<D> || std::is_member_pointer_v<D>;
+		if constexpr (may_be_null && !std::is_function_v<std::remove_reference_t<F>>) {
 			if (callable == nullptr)
 				return;
 		}

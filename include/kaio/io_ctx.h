@@ -61,7 +61,10 @@ struct io_ctx_options {
 	unsigned reserved[7];
 };
 
+/* clang-format 14 would lay this initialiser out as a block. */
+/* clang-format off */
 #define IO_CTX_OPTIONS_INIT {0, {0, 0, 0, 0, 0, 0, 0}}
+/* clang-format on */
 
 /*
  * Direct submissions (made outside callbacks) are queued instead of being sent to the kernel at
