@@ -18,7 +18,7 @@ public:
 
 	// Throws std::bad_alloc. `alignment` must be a power of two.
 	explicit aligned_buffer(std::size_t size, std::size_t alignment = default_alignment)
-		: data_(static_cast<std::byte *>(::operator new(size, std::align_val_t{alignment}))),
+		: data_(static_cast<std::byte *>(::operator new(size, std::align_val_t(alignment)))),
 		  size_(size), alignment_(alignment)
 	{
 		std::memset(data_, 0, size);
@@ -45,7 +45,7 @@ public:
 	~aligned_buffer()
 	{
 		if (data_ != nullptr)
-			::operator delete(data_, std::align_val_t{alignment_});
+			::operator delete(data_, std::align_val_t(alignment_));
 	}
 
 	std::byte *data() noexcept { return data_; }

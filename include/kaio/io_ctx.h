@@ -100,7 +100,10 @@ struct io_ctx_options {
 	unsigned reserved[6];
 };
 
+/* clang-format 14 would lay this initialiser out as a block. */
+/* clang-format off */
 #define IO_CTX_OPTIONS_INIT {0, 0, {0, 0, 0, 0, 0, 0}}
+/* clang-format on */
 
 /*
  * Backends: the kernel interface under a context. Every function behaves the same on each,

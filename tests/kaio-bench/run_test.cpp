@@ -310,5 +310,18 @@ TEST(BenchRun, UnknownKaioBackendInTheEnvironmentIsAClearError)
 		<< result.output;
 }
 
+// A report that cannot be written (stdout on a full disk) fails the run, which says why.
+TEST(BenchRun, FailsWhenTheReportCannotBeWritten)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	if (!std::filesystem::exists("/dev/full"))
+		GTEST_SKIP() << "no /dev/full here";
+	// Only the report goes to /dev/full: run_command collects the braces' stderr.
+	command_result result = run_command("{ " + shell_quoted(KAIO_BENCH) + " " + on(file) +
+					    "--rw=randread --number_ios=100 >/dev/full; }");
+	EXPECT_EQ(result.exit_status, 1) << result.output;
+	EXPECT_EQ(result.output, "kaio-bench: cannot write the report: No space left on device\n");
+}
+
 } // namespace
 } // namespace kaio::testing

@@ -20,8 +20,9 @@ void status_line::show(const std::string &text)
 {
 	if (!enabled_)
 		return;
-	std::fprintf(stderr, "\r\033[K%s", text.c_str());
-	std::fflush(stderr);
+	// A status line that cannot be shown is no reason to stop the work it reports on.
+	(void)std::fprintf(stderr, "\r\033[K%s", text.c_str());
+	(void)std::fflush(stderr);
 	shown_ = true;
 	next_ = clock::now() + std::chrono::seconds(1);
 }
@@ -30,8 +31,8 @@ void status_line::clear()
 {
 	if (!shown_)
 		return;
-	std::fputs("\r\033[K", stderr);
-	std::fflush(stderr);
+	(void)std::fputs("\r\033[K", stderr);
+	(void)std::fflush(stderr);
 	shown_ = false;
 }
 

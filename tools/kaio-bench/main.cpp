@@ -1,6 +1,7 @@
 // kaio-bench: a storage benchmark in the manner of fio, over kaio's C++ API.
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <exception>
 #include <variant>
@@ -43,7 +44,9 @@ int run(const options &wanted)
 	if (summary.verified)
 		print_errors(summary.verified->messages, summary.verified->errors);
 	std::string report = interactive ? normal_report(summary) : json_report(summary);
-	std::fputs(report.c_str(), stdout);
+	// A report lost to a full disk is a failure, not a silent success.
+	if (std::fputs(report.c_str(), stdout) == EOF || std::fflush(stdout) == EOF)
+		throw run_failure("cannot write the report: " + reason_of(errno));
 	return summary.errors() > 0 ? exit_failure : 0;
 }
 

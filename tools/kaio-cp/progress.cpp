@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <utility>
 
 #include "byte_size.hpp"
@@ -20,7 +21,7 @@ std::string bar(double fraction)
 // 75 -> "1:15", 3725 -> "1:02:05"
 std::string duration(double seconds)
 {
-	auto whole = static_cast<long long>(seconds + 0.5);
+	long long whole = std::llround(seconds);
 	if (whole >= 3600)
 		return fmt::format("{}:{:02}:{:02}", whole / 3600, whole / 60 % 60, whole % 60);
 	return fmt::format("{}:{:02}", whole / 60, whole % 60);
