@@ -31,10 +31,26 @@ static long long parse_size(const struct bench_loop *loop, const char *text)
 	if (errno || end == text || value < 0)
 		usage_error(loop, "bad size");
 	switch (*end) {
-	case 'k': case 'K': shift = 10; ++end; break;
-	case 'm': case 'M': shift = 20; ++end; break;
-	case 'g': case 'G': shift = 30; ++end; break;
-	case 't': case 'T': shift = 40; ++end; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		++end;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		++end;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		++end;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		++end;
+		break;
 	default: break;
 	}
 	if (*end == 'b' || *end == 'B')
@@ -58,11 +74,14 @@ static enum bench_pattern parse_rw(const struct bench_loop *loop, const char *te
 
 static void parse_options(struct bench_loop *loop, int argc, char **argv)
 {
-	static const struct option longs[] = {
-		{"filename", required_argument, NULL, 'f'}, {"size", required_argument, NULL, 's'},
-		{"bs", required_argument, NULL, 'b'},       {"iodepth", required_argument, NULL, 'd'},
-		{"runtime", required_argument, NULL, 't'},  {"number_ios", required_argument, NULL, 'n'},
-		{"rw", required_argument, NULL, 'r'},       {NULL, 0, NULL, 0}};
+	static const struct option longs[] = {{"filename", required_argument, NULL, 'f'},
+					      {"size", required_argument, NULL, 's'},
+					      {"bs", required_argument, NULL, 'b'},
+					      {"iodepth", required_argument, NULL, 'd'},
+					      {"runtime", required_argument, NULL, 't'},
+					      {"number_ios", required_argument, NULL, 'n'},
+					      {"rw", required_argument, NULL, 'r'},
+					      {NULL, 0, NULL, 0}};
 	struct bench_options *opt = &loop->opt;
 	int runtime_given = 0;
 	int c;
@@ -72,7 +91,10 @@ static void parse_options(struct bench_loop *loop, int argc, char **argv)
 		case 's': opt->size = parse_size(loop, optarg); break;
 		case 'b': opt->bs = parse_size(loop, optarg); break;
 		case 'd': opt->iodepth = atoi(optarg); break;
-		case 't': opt->runtime_s = atof(optarg); runtime_given = 1; break;
+		case 't':
+			opt->runtime_s = atof(optarg);
+			runtime_given = 1;
+			break;
 		case 'n': opt->number_ios = parse_size(loop, optarg); break;
 		case 'r': opt->rw = parse_rw(loop, optarg); break;
 		default: exit(2);
@@ -118,8 +140,9 @@ static void open_file(struct bench_loop *loop)
 		bench_loop_fail(loop, 2, opt->filename, errno);
 	length = lseek(loop->fd, 0, SEEK_END); /* the size of a regular file or a block device */
 	if (length < opt->size) {
-		fprintf(stderr, "%s: %s holds %lld bytes, less than --size %lld "
-				"(let kaio-bench create it)\n",
+		fprintf(stderr,
+			"%s: %s holds %lld bytes, less than --size %lld "
+			"(let kaio-bench create it)\n",
 			loop->program, opt->filename, (long long)length, opt->size);
 		exit(2);
 	}
@@ -184,7 +207,8 @@ void bench_loop_report(const struct bench_loop *loop, long long ios,
 	double bytes = (double)ios * (double)loop->opt.bs;
 	printf("{\"iops\": %.1f, \"bw_bytes\": %.0f, \"ios\": %lld, \"elapsed_s\": %.6f, "
 	       "\"cpu_us_per_io\": %.4f",
-	       (double)ios / elapsed, bytes / elapsed, ios, elapsed, ios ? cpu * 1e6 / (double)ios : 0.0);
+	       (double)ios / elapsed, bytes / elapsed, ios, elapsed,
+	       ios ? cpu * 1e6 / (double)ios : 0.0);
 	for (int i = 0; i < count; ++i)
 		printf(", \"%s\": %lld", counters[i].name, counters[i].value);
 	printf("}\n");

@@ -26,8 +26,8 @@
 struct run {
 	struct bench_loop loop;
 	io_context_t ctx;
-	struct iocb *iocbs;     /* one per slot, each with its own buffer */
-	struct iocb **batch;    /* the requests of one io_submit */
+	struct iocb *iocbs;  /* one per slot, each with its own buffer */
+	struct iocb **batch; /* the requests of one io_submit */
 	struct io_event *events;
 	long long in_flight;
 	long long ios;

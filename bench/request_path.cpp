@@ -346,7 +346,8 @@ public:
 		for (const Run &run : runs) {
 			auto rate = run.counters.find("items_per_second");
 			bool plain = run.run_type == Run::RT_Iteration;
-			if (rate == run.counters.end() || (!plain && run.aggregate_name != "median"))
+			if (rate == run.counters.end() ||
+			    (!plain && run.aggregate_name != "median"))
 				continue;
 			rates_[run.run_name.args][run.run_name.function_name] = rate->second.value;
 		}
@@ -406,7 +407,9 @@ int main(int argc, char **argv)
 {
 	// Registered batch by batch, so that the kaio rows follow their raw reference.
 	for (int batch : batch_sizes) {
-		benchmark::RegisterBenchmark("raw_libaio", raw_libaio)->Arg(batch)->ArgName("batch");
+		benchmark::RegisterBenchmark("raw_libaio", raw_libaio)
+			->Arg(batch)
+			->ArgName("batch");
 		for (const kaio_variant &kaio : kaio_variants)
 			benchmark::RegisterBenchmark(kaio.name, kaio_io_ctx, kaio.flags)
 				->Arg(batch)

@@ -53,7 +53,7 @@ struct copy {
 	long long size;        /* of the source */
 	long long next_offset; /* the first block no read has taken yet */
 	int in_flight;
-	int failed;            /* an error was printed: submit nothing more */
+	int failed; /* an error was printed: submit nothing more */
 	struct block blocks[QUEUE_DEPTH];
 };
 

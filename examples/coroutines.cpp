@@ -79,8 +79,8 @@ private:
 
 struct outcome {
 	posix_cksum sum;
-	int error = 0;             // the first negative errno, if any
-	std::int64_t where = 0;    // the offset of the read that failed
+	int error = 0;          // the first negative errno, if any
+	std::int64_t where = 0; // the offset of the read that failed
 	bool finished = false;
 };
 
@@ -123,15 +123,17 @@ int checksum(const char *path)
 		if (rc < 0)
 			std::fprintf(stderr, "coroutines: process: %s\n", std::strerror(-rc));
 		else if (out.error < 0)
-			std::fprintf(stderr, "coroutines: cannot read %s at offset %lld: %s\n", path,
-				     static_cast<long long>(out.where), std::strerror(-out.error));
+			std::fprintf(stderr, "coroutines: cannot read %s at offset %lld: %s\n",
+				     path, static_cast<long long>(out.where),
+				     std::strerror(-out.error));
 		else {
 			std::printf("%u %llu %s\n", static_cast<unsigned>(out.sum.value()),
 				    static_cast<unsigned long long>(out.sum.length()), path);
 			status = 0;
 		}
 	} catch (const std::system_error &error) { // from the context's constructor
-		std::fprintf(stderr, "coroutines: cannot create a kaio context: %s\n", error.what());
+		std::fprintf(stderr, "coroutines: cannot create a kaio context: %s\n",
+			     error.what());
 	} catch (const std::bad_alloc &) {
 		std::fprintf(stderr, "coroutines: out of memory\n");
 	}

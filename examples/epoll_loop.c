@@ -60,11 +60,11 @@ struct block {
 struct loop {
 	struct io_ctx ctx;
 	int epoll, timer, client, server, file;
-	int ticks;     /* timer expirations seen */
-	int requests;  /* sent by the client */
-	int received;  /* requests the server took */
-	int replies;   /* "ok" replies the client got */
-	int failed;    /* an error was printed */
+	int ticks;    /* timer expirations seen */
+	int requests; /* sent by the client */
+	int received; /* requests the server took */
+	int replies;  /* "ok" replies the client got */
+	int failed;   /* an error was printed */
 	struct block blocks[BLOCKS];
 };
 
@@ -125,7 +125,8 @@ static void read_done(int result, void *data)
 	struct block *block = data;
 	struct loop *loop = block->loop;
 	char reply[MESSAGE_SIZE];
-	int same = result == BLOCK_SIZE && memcmp(block->written, block->read_back, BLOCK_SIZE) == 0;
+	int same =
+		result == BLOCK_SIZE && memcmp(block->written, block->read_back, BLOCK_SIZE) == 0;
 	int length = snprintf(reply, sizeof reply, "block %d %s", block->number,
 			      same ? "ok" : "differs");
 
@@ -146,8 +147,8 @@ static void write_done(int result, void *data)
 		return;
 	}
 	/* Submitted from a callback: io_ctx_poll() sends it when its round of callbacks ends. */
-	key = io_ctx_read(&block->loop->ctx, block->loop->file, block->read_back, BLOCK_SIZE, offset,
-			  read_done, block);
+	key = io_ctx_read(&block->loop->ctx, block->loop->file, block->read_back, BLOCK_SIZE,
+			  offset, read_done, block);
 	if (key < 0)
 		fail(block->loop, "submitting a read", key);
 }

@@ -49,7 +49,7 @@ namespace {
 constexpr int tasks = 16;
 constexpr int blocks_per_task = 8;
 constexpr std::size_t block_size = 64 * 1024;
-constexpr int context_capacity = 8;           // fewer than tasks: submissions wait for slots
+constexpr int context_capacity = 8; // fewer than tasks: submissions wait for slots
 constexpr std::size_t fiber_stack_size = 256 * 1024;
 
 // --- the scheduler ----------------------------------------------------------------------------
@@ -105,9 +105,9 @@ public:
 private:
 	struct fiber {
 		explicit fiber(std::function<void()> work)
-			: body(std::move(work)), execution(&scheduler::fiber_entry, fiber_stack_size)
-		{
-		}
+			: body(std::move(work)),
+			  execution(&scheduler::fiber_entry, fiber_stack_size)
+		{}
 		std::function<void()> body;
 		example::execution execution;
 		std::uint64_t progress_at_park = 0; // progress_ when it parked
@@ -180,14 +180,19 @@ public:
 
 	int write(int fd, std::span<const std::byte> data, std::int64_t offset)
 	{
-		return wait_for({.op = kaio::opcode::write, .fd = fd,
+		return wait_for({.op = kaio::opcode::write,
+				 .fd = fd,
 				 .buffer = const_cast<std::byte *>(data.data()),
-				 .length = data.size(), .offset = offset});
+				 .length = data.size(),
+				 .offset = offset});
 	}
 	int read(int fd, std::span<std::byte> data, std::int64_t offset)
 	{
-		return wait_for({.op = kaio::opcode::read, .fd = fd, .buffer = data.data(),
-				 .length = data.size(), .offset = offset});
+		return wait_for({.op = kaio::opcode::read,
+				 .fd = fd,
+				 .buffer = data.data(),
+				 .length = data.size(),
+				 .offset = offset});
 	}
 	int fdatasync(int fd) { return wait_for({.op = kaio::opcode::fdsync, .fd = fd}); }
 
@@ -306,8 +311,8 @@ int run_tasks(int fd)
 	int failures = 0;
 	for (int t = 0; t < tasks; ++t) {
 		const task_report &r = reports[static_cast<std::size_t>(t)];
-		std::printf("task %2d: %d blocks written, %d read back as written%s%s\n", t, r.written,
-			    r.verified, r.error[0] != '\0' ? "; " : "", r.error);
+		std::printf("task %2d: %d blocks written, %d read back as written%s%s\n", t,
+			    r.written, r.verified, r.error[0] != '\0' ? "; " : "", r.error);
 		failures += r.verified == blocks_per_task ? 0 : 1;
 	}
 	kaio::context_stats stats = ctx.stats();
@@ -342,7 +347,8 @@ int main(int argc, char *argv[])
 	}
 	::close(fd);
 	if (::unlink(argv[1]) != 0) {
-		std::fprintf(stderr, "fibers: cannot remove %s: %s\n", argv[1], std::strerror(errno));
+		std::fprintf(stderr, "fibers: cannot remove %s: %s\n", argv[1],
+			     std::strerror(errno));
 		status = 1;
 	}
 	return status;

@@ -82,14 +82,19 @@ public:
 	}
 
 	// The first thing an entry() does on its new stack.
-	static void started() { arrived_on(nullptr); }
+	static void started()
+	{
+		arrived_on(nullptr);
+	}
 
 private:
-	void announce_switch([[maybe_unused]] void **fake_stack_save, [[maybe_unused]] execution &to)
+	void announce_switch([[maybe_unused]] void **fake_stack_save,
+			     [[maybe_unused]] execution &to)
 	{
 #if defined(__SANITIZE_ADDRESS__)
 		switching_from() = this;
-		// The thread's own stack has no known bounds until it was first left (see arrived_on).
+		// The thread's own stack has no known bounds until it was first left (see
+		// arrived_on).
 		__sanitizer_start_switch_fiber(fake_stack_save, to.asan_bottom(), to.asan_size());
 #endif
 #if defined(__SANITIZE_THREAD__)
@@ -97,7 +102,10 @@ private:
 #endif
 	}
 
-	void arrived() { arrived_on(asan_fake_stack_); }
+	void arrived()
+	{
+		arrived_on(asan_fake_stack_);
+	}
 
 	// ASan tells the arriving side the bounds of the stack it left: how we learn the thread's.
 	static void arrived_on([[maybe_unused]] void *fake_stack)
@@ -120,8 +128,14 @@ private:
 		static thread_local execution *from = nullptr;
 		return from;
 	}
-	const void *asan_bottom() const { return stack_ ? stack_.get() : thread_bottom_; }
-	std::size_t asan_size() const { return stack_ ? size_ : thread_size_; }
+	const void *asan_bottom() const
+	{
+		return stack_ ? stack_.get() : thread_bottom_;
+	}
+	std::size_t asan_size() const
+	{
+		return stack_ ? size_ : thread_size_;
+	}
 #endif
 
 	ucontext_t context_{};

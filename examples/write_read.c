@@ -43,15 +43,15 @@ struct slot {
 struct pass {
 	struct io_ctx ctx;
 	int fd;
-	int writing;          /* 1: the write pass, 0: the read pass */
-	long long size;       /* bytes in the file */
-	long long next;       /* offset of the next block to submit */
-	long long done;       /* bytes completed and, when reading, verified */
+	int writing;    /* 1: the write pass, 0: the read pass */
+	long long size; /* bytes in the file */
+	long long next; /* offset of the next block to submit */
+	long long done; /* bytes completed and, when reading, verified */
 	int in_flight;
-	int error;            /* 0 while all is well */
-	char message[256];    /* what went wrong first */
-	int tenths_shown;     /* progress reports printed in this pass */
-	int terminal;         /* stdout is a terminal: rewrite the progress line in place */
+	int error;         /* 0 while all is well */
+	char message[256]; /* what went wrong first */
+	int tenths_shown;  /* progress reports printed in this pass */
+	int terminal;      /* stdout is a terminal: rewrite the progress line in place */
 	struct slot slots[IN_FLIGHT];
 };
 

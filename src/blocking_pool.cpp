@@ -90,14 +90,16 @@ void blocking_pool::run(iocb *request)
 void blocking_pool::abandon_after_fork() noexcept
 {
 	for (std::thread &worker : workers_)
-		worker.detach(); // only forgets the handle: the thread it names is not in this process
+		worker.detach(); // only forgets the handle: the thread it names is not in this
+				 // process
 	workers_.clear();
 }
 
 int blocking_pool::take(io_event *out, int max)
 {
 	std::lock_guard lock(mutex_);
-	int count = static_cast<int>(std::min<std::size_t>(finished_.size(), static_cast<std::size_t>(max)));
+	int count = static_cast<int>(
+		std::min<std::size_t>(finished_.size(), static_cast<std::size_t>(max)));
 	std::copy_n(finished_.begin(), count, out);
 	finished_.erase(finished_.begin(), finished_.begin() + count);
 	return count;

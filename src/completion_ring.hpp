@@ -11,7 +11,7 @@ namespace kaio::detail {
 
 struct aio_ring {
 	unsigned id;
-	unsigned nr; // events the ring holds
+	unsigned nr;   // events the ring holds
 	unsigned head; // the next event to consume; ours to move
 	unsigned tail; // one past the last event; the kernel's to move
 	unsigned magic;

@@ -91,7 +91,8 @@ int context::readv(int fd, std::span<const iovec> buffers, std::int64_t offset,
 int context::writev(int fd, std::span<const iovec> buffers, std::int64_t offset,
 		    completion_callback on_complete)
 {
-	return submit(vector_operation(opcode::writev, fd, buffers, offset), std::move(on_complete));
+	return submit(vector_operation(opcode::writev, fd, buffers, offset),
+		      std::move(on_complete));
 }
 
 int context::fsync(int fd, completion_callback on_complete)

@@ -17,7 +17,10 @@ namespace kaio::detail {
 namespace {
 
 // io_event.res is an unsigned long holding either a byte count or a negative errno.
-int result_of(const io_event &event) { return static_cast<int>(static_cast<long>(event.res)); }
+int result_of(const io_event &event)
+{
+	return static_cast<int>(static_cast<long>(event.res));
+}
 
 } // namespace
 
@@ -33,7 +36,8 @@ int engine::create(engine_options options, std::unique_ptr<engine> &out)
 	opened_backend opened;
 	// EAGAIN here means /proc/sys/fs/aio-nr + capacity would exceed /proc/sys/fs/aio-max-nr.
 	if (int err = open_backend(options.backend, static_cast<unsigned>(options.capacity),
-				   options.kernel, opened); err < 0) {
+				   options.kernel, opened);
+	    err < 0) {
 		::close(fd);
 		return err;
 	}
@@ -44,7 +48,8 @@ int engine::create(engine_options options, std::unique_ptr<engine> &out)
 		return err;
 	}
 	try {
-		out.reset(new engine(std::move(options), kernel, opened.context, opened.chosen, fd));
+		out.reset(
+			new engine(std::move(options), kernel, opened.context, opened.chosen, fd));
 	} catch (...) {
 		kernel.destroy(opened.context);
 		::close(fd);
@@ -57,14 +62,14 @@ engine::engine(engine_options &&options, kernel_aio &kernel, io_context_t kernel
 	       kaio::backend backend, int eventfd)
 	: kernel_(kernel), kernel_context_(kernel_context), backend_(backend),
 	  ring_(options.reap_with_syscall ? nullptr : kernel_.completion_ring(kernel_context)),
-	  eventfd_(eventfd),
-	  capacity_(options.capacity), defer_submit_(options.defer_submit),
+	  eventfd_(eventfd), capacity_(options.capacity), defer_submit_(options.defer_submit),
 	  submit_early_(options.submit_early), wait_in_getevents_(options.wait_in_getevents),
 	  wait_(std::move(options.wait)),
 	  slots_(new request_slot[static_cast<std::size_t>(capacity_)]),
 	  inline_iov_(new iovec[static_cast<std::size_t>(capacity_) * inline_iovecs]),
 	  overflow_iov_(new std::vector<iovec>[static_cast<std::size_t>(capacity_)]),
-	  free_slots_(static_cast<std::size_t>(capacity_)), queue_(static_cast<std::size_t>(capacity_)),
+	  free_slots_(static_cast<std::size_t>(capacity_)),
+	  queue_(static_cast<std::size_t>(capacity_)),
 	  completing_(static_cast<std::size_t>(capacity_)),
 	  nowait_reads_(backend == kaio::backend::aio ? RWF_NOWAIT : 0),
 	  nowait_writes_(backend == kaio::backend::aio && options.nowait_writes ? RWF_NOWAIT : 0),
@@ -192,10 +197,13 @@ int engine::send_queue()
 	int transient_failures = 0;
 	while (!queue_.empty()) {
 		++stats_.submit_calls;
-		int accepted = kernel_.submit(kernel_context_, static_cast<long>(queue_.size()), queue_.data());
+		int accepted = kernel_.submit(kernel_context_, static_cast<long>(queue_.size()),
+					      queue_.data());
 		if (accepted > 0) {
 			for (int i = 0; i < accepted; ++i)
-				static_cast<request_slot *>(queue_[static_cast<std::size_t>(i)]->data)->sent();
+				static_cast<request_slot *>(
+					queue_[static_cast<std::size_t>(i)]->data)
+					->sent();
 			queue_.erase(queue_.begin(), queue_.begin() + accepted);
 			in_kernel_ += static_cast<unsigned>(accepted);
 			stats_.submitted += static_cast<unsigned>(accepted);
@@ -307,7 +315,8 @@ int engine::process(bool may_wait)
 			ran = reap_blocking(); // 0 after EINTR: look again
 			continue;
 		}
-		drain_eventfd(); // before the last look, so a completion after it makes the fd readable
+		drain_eventfd(); // before the last look, so a completion after it makes the fd
+				 // readable
 		ran = run_ready();
 		if (ran > 0)
 			break;
@@ -421,7 +430,8 @@ int engine::take_events(io_event *events, long want)
 		stats_.ring_reaps += got > 0 ? 1 : 0;
 		return got;
 	}
-	if (int got = kernel_.peek(kernel_context_, events, static_cast<int>(want)); got != -ENOSYS) {
+	if (int got = kernel_.peek(kernel_context_, events, static_cast<int>(want));
+	    got != -ENOSYS) {
 		stats_.ring_reaps += got > 0 ? 1 : 0;
 		return got;
 	}
@@ -478,15 +488,14 @@ int engine::cancel(int key)
 		queue_.erase(std::find(queue_.begin(), queue_.end(), &slot->control_block));
 		slot->finish_without_kernel(-ECANCELED);
 		complete(*slot, -ECANCELED);
-		// What its callback submitted goes now, as after any callback run outside process().
+		// What its callback submitted goes now, as after any callback run outside
+		// process().
 		if (!defer_submit_ && !in_callback())
 			send_queue();
 		return 0;
-	case slot_state::in_kernel:
-		return cancel_in_kernel(*slot);
+	case slot_state::in_kernel: return cancel_in_kernel(*slot);
 	case slot_state::completing: // already finished: its callback gets its own result
-	case slot_state::free:
-		break;
+	case slot_state::free: break;
 	}
 	return -EINPROGRESS;
 }
@@ -565,8 +574,8 @@ int engine::reap_blocking()
 	}
 	io_event events[reap_batch];
 	++stats_.getevents_calls;
-	int got = kernel_.getevents(kernel_context_, 1, std::min<long>(reap_batch, in_kernel_), events,
-				    nullptr);
+	int got = kernel_.getevents(kernel_context_, 1, std::min<long>(reap_batch, in_kernel_),
+				    events, nullptr);
 	if (got <= 0)
 		return 0; // EINTR: the caller looks again
 	return deliver(events, got);

@@ -32,8 +32,8 @@ struct engine_options {
 	bool submit_early = false;      // see IO_CTX_SUBMIT_EARLY
 	bool wait_in_getevents = false; // see IO_CTX_WAIT_IN_GETEVENTS; only without `wait`
 	bool nowait_writes = false;     // see IO_CTX_NOWAIT_WRITES
-	wait_callback wait;            // empty: poll(2)
-	kernel_aio *kernel = nullptr;  // null: the real kernel, through `backend`
+	wait_callback wait;             // empty: poll(2)
+	kernel_aio *kernel = nullptr;   // null: the real kernel, through `backend`
 	kaio::backend backend = kaio::backend::from_environment;
 };
 
@@ -74,8 +74,9 @@ private:
 	static constexpr int reap_batch = 128;
 	// iovecs copied into the slot's own space; longer vectors use a per-slot vector.
 	static constexpr int inline_iovecs = 4;
-	// io_submit answers EINTR, EAGAIN or ENOMEM this many times in a row with nothing of ours in
-	// the kernel to wait for before the request at the head of the queue fails with that error.
+	// io_submit answers EINTR, EAGAIN or ENOMEM this many times in a row with nothing of ours
+	// in the kernel to wait for before the request at the head of the queue fails with that
+	// error.
 	static constexpr int transient_retries = 16;
 
 	engine(engine_options &&options, kernel_aio &kernel, io_context_t kernel_context,
@@ -86,7 +87,8 @@ private:
 	int wait_for_free_slot();
 	int unclaim(int index, int error) noexcept;
 	int prepare(iocb &block, int index, const operation &what) noexcept;
-	int prepare_vector(iocb &block, int index, const iovec *iov, int iovcnt, long long offset) noexcept;
+	int prepare_vector(iocb &block, int index, const iovec *iov, int iovcnt,
+			   long long offset) noexcept;
 	int send_direct(int index, int key);
 	int gather(int key);
 	iovec *copy_vector(int index, const iovec *iov, int iovcnt) noexcept;
@@ -119,7 +121,7 @@ private:
 	kernel_aio &kernel_;
 	io_context_t kernel_context_;
 	kaio::backend backend_; // aio or uring
-	aio_ring *ring_; // null: reap with io_getevents
+	aio_ring *ring_;        // null: reap with io_getevents
 	int eventfd_;
 	int capacity_;
 	bool defer_submit_;
@@ -129,11 +131,11 @@ private:
 	wait_callback wait_;
 
 	std::unique_ptr<request_slot[]> slots_;
-	std::unique_ptr<iovec[]> inline_iov_;                 // capacity * inline_iovecs
-	std::unique_ptr<std::vector<iovec>[]> overflow_iov_;  // for longer vectors, per slot
-	fixed_vector<int> free_slots_;                        // a stack of slot indexes
-	fixed_vector<iocb *> queue_;                          // claimed, waiting for io_submit
-	fixed_vector<int> completing_;                        // finished without the kernel
+	std::unique_ptr<iovec[]> inline_iov_;                // capacity * inline_iovecs
+	std::unique_ptr<std::vector<iovec>[]> overflow_iov_; // for longer vectors, per slot
+	fixed_vector<int> free_slots_;                       // a stack of slot indexes
+	fixed_vector<iocb *> queue_;                         // claimed, waiting for io_submit
+	fixed_vector<int> completing_;                       // finished without the kernel
 
 	unsigned in_kernel_ = 0; // in the kernel or on a worker thread
 	unsigned on_workers_ = 0;
@@ -141,12 +143,13 @@ private:
 	// (EOPNOTSUPP): what would block then comes back -EAGAIN and goes to a worker instead of
 	// putting this thread to sleep in io_submit. Not on writes by default: on ext4 every write
 	// that is not an overwrite (into a hole, into fallocated space) would take that detour.
-	// io_uring never blocks the caller on any file: neither the flag nor the workers are needed.
+	// io_uring never blocks the caller on any file: neither the flag nor the workers are
+	// needed.
 	int nowait_reads_;
 	int nowait_writes_;
 	blocking_pool workers_;
 	int callback_depth_ = 0;
-	int direct_slot_ = -1;   // the request a direct submit() is sending, whose error it returns
+	int direct_slot_ = -1; // the request a direct submit() is sending, whose error it returns
 	int direct_error_ = 0;
 	context_stats stats_;
 };
@@ -213,9 +216,9 @@ inline short kernel_opcode(opcode op)
 	return IO_CMD_NOOP;
 }
 
-
 // Fills in what differs from one request to the next; the rest was set at create.
-[[gnu::always_inline]] inline int engine::prepare(iocb &block, int index, const operation &what) noexcept
+[[gnu::always_inline]] inline int engine::prepare(iocb &block, int index,
+						  const operation &what) noexcept
 {
 	block.aio_lio_opcode = kernel_opcode(what.op);
 	block.aio_fildes = what.fd;
@@ -232,8 +235,7 @@ inline short kernel_opcode(opcode op)
 		block.aio_rw_flags = what.op == opcode::readv ? nowait_reads_ : nowait_writes_;
 		return prepare_vector(block, index, what.iov, what.iovcnt, what.offset);
 	case opcode::fsync:
-	case opcode::fdsync:
-		break;
+	case opcode::fdsync: break;
 	}
 	// The kernel refuses a sync whose buffer, length, offset or flags are not zero.
 	block.aio_rw_flags = 0;

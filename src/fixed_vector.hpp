@@ -15,8 +15,7 @@ class fixed_vector {
 public:
 	explicit fixed_vector(std::size_t capacity)
 		: items_(std::make_unique_for_overwrite<T[]>(capacity)), capacity_(capacity)
-	{
-	}
+	{}
 
 	bool empty() const noexcept { return size_ == 0; }
 	std::size_t size() const noexcept { return size_; }

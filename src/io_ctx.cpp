@@ -5,18 +5,18 @@
 #include <memory>
 #include <new>
 
-#include "kaio/context.hpp"
 #include "engine.hpp"
 #include "io_ctx_internal.hpp"
+#include "kaio/context.hpp"
 
-using kaio::detail::engine;
 using kaio::opcode;
+using kaio::detail::engine;
 using request = kaio::operation;
 
 static_assert(static_cast<unsigned>(kaio::backend::from_environment) == IO_CTX_BACKEND_DEFAULT &&
-	      static_cast<unsigned>(kaio::backend::aio) == IO_CTX_BACKEND_AIO &&
-	      static_cast<unsigned>(kaio::backend::uring) == IO_CTX_BACKEND_URING &&
-	      static_cast<unsigned>(kaio::backend::automatic) == IO_CTX_BACKEND_AUTO,
+		      static_cast<unsigned>(kaio::backend::aio) == IO_CTX_BACKEND_AIO &&
+		      static_cast<unsigned>(kaio::backend::uring) == IO_CTX_BACKEND_URING &&
+		      static_cast<unsigned>(kaio::backend::automatic) == IO_CTX_BACKEND_AUTO,
 	      "kaio::backend mirrors IO_CTX_BACKEND_*");
 
 namespace {
@@ -71,8 +71,9 @@ int kaio::detail::create_io_ctx(io_ctx *ctx, int capacity, int (*wait_cb)(int),
 		if (options->backend > IO_CTX_BACKEND_AUTO)
 			return -EINVAL;
 		settings.backend = static_cast<kaio::backend>(options->backend);
-		constexpr unsigned known = IO_CTX_DEFER_SUBMIT | IO_CTX_REAP_SYSCALL | IO_CTX_SUBMIT_EARLY |
-					   IO_CTX_WAIT_IN_GETEVENTS | IO_CTX_NOWAIT_WRITES;
+		constexpr unsigned known = IO_CTX_DEFER_SUBMIT | IO_CTX_REAP_SYSCALL |
+					   IO_CTX_SUBMIT_EARLY | IO_CTX_WAIT_IN_GETEVENTS |
+					   IO_CTX_NOWAIT_WRITES;
 		if ((options->flags & ~known) != 0)
 			return -EINVAL;
 		settings.wait_in_getevents = (options->flags & IO_CTX_WAIT_IN_GETEVENTS) != 0;

@@ -28,7 +28,8 @@ public:
 	int getevents(io_context_t context, long min_count, long max_count, io_event *events,
 		      timespec *timeout) override
 	{
-		long got = syscall(SYS_io_getevents, context, min_count, max_count, events, timeout);
+		long got =
+			syscall(SYS_io_getevents, context, min_count, max_count, events, timeout);
 		return got < 0 ? -errno : static_cast<int>(got);
 	}
 

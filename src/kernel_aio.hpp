@@ -23,8 +23,8 @@ public:
 	virtual int setup(unsigned max_events, io_context_t *context) = 0;
 	virtual int destroy(io_context_t context) = 0;
 	virtual int submit(io_context_t context, long count, iocb **requests) = 0;
-	virtual int getevents(io_context_t context, long min_count, long max_count, io_event *events,
-			      timespec *timeout) = 0;
+	virtual int getevents(io_context_t context, long min_count, long max_count,
+			      io_event *events, timespec *timeout) = 0;
 	virtual int cancel(io_context_t context, iocb *request, io_event *result) = 0;
 	// Where completions can be taken without a system call; null: only through getevents.
 	virtual aio_ring *completion_ring(io_context_t /*context*/) { return nullptr; }
@@ -32,10 +32,14 @@ public:
 	virtual int attach_eventfd(io_context_t /*context*/, int /*fd*/) { return 0; }
 	// Takes up to `max` finished completions without a system call, as io_getevents would
 	// return them; -ENOSYS: this backend cannot, use getevents.
-	virtual int peek(io_context_t /*context*/, io_event * /*events*/, int /*max*/) { return -ENOSYS; }
+	virtual int peek(io_context_t /*context*/, io_event * /*events*/, int /*max*/)
+	{
+		return -ENOSYS;
+	}
 	// Buffers and files that requests may use by index (count 0: none); a backend without
 	// them answers 0 and does nothing.
-	virtual int register_buffers(io_context_t /*context*/, const iovec * /*buffers*/, int /*count*/)
+	virtual int register_buffers(io_context_t /*context*/, const iovec * /*buffers*/,
+				     int /*count*/)
 	{
 		return 0;
 	}

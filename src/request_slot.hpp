@@ -29,8 +29,8 @@ struct alignas(64) request_slot {
 	iocb control_block{}; // first: the kernel's view of the request
 	completion_callback callback;
 	int *cancel_outcome = nullptr; // io_cancel accepted: where to tell the waiting canceller
-	int result = 0;               // meaningful in `completing`
-	std::uint16_t generation = 0; // part of the key; changes on every claim
+	int result = 0;                // meaningful in `completing`
+	std::uint16_t generation = 0;  // part of the key; changes on every claim
 	slot_state state = slot_state::free;
 
 	void claim() noexcept

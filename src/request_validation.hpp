@@ -44,13 +44,13 @@ inline int validate(const operation &what)
 	case opcode::write:
 		if (what.length > static_cast<std::size_t>(max_io_bytes))
 			return -EINVAL;
-		return valid_offset(what.offset) && valid_span(what.buffer, what.length) ? 0 : -EINVAL;
+		return valid_offset(what.offset) && valid_span(what.buffer, what.length) ? 0
+											 : -EINVAL;
 	case opcode::readv:
 	case opcode::writev:
 		return valid_offset(what.offset) ? validate_vector(what.iov, what.iovcnt) : -EINVAL;
 	case opcode::fsync:
-	case opcode::fdsync:
-		break;
+	case opcode::fdsync: break;
 	}
 	return 0;
 }

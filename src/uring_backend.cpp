@@ -20,8 +20,8 @@ constexpr unsigned peek_batch = 64;
 // What an io_context_t handed out by this backend points to.
 struct uring_context {
 	io_uring ring{};
-	std::vector<iovec> buffers;      // registered: buffer k is buffers[k]
-	std::vector<int> file_index;     // registered: fd -> its index, or -1
+	std::vector<iovec> buffers;  // registered: buffer k is buffers[k]
+	std::vector<int> file_index; // registered: fd -> its index, or -1
 	std::uint64_t fixed_buffer_requests = 0;
 
 	// The index of the registered buffer that holds [address, address + length), or -1.
@@ -39,7 +39,8 @@ struct uring_context {
 
 	int index_of_file(int fd) const noexcept
 	{
-		return fd >= 0 && static_cast<std::size_t>(fd) < file_index.size() ? file_index[fd] : -1;
+		return fd >= 0 && static_cast<std::size_t>(fd) < file_index.size() ? file_index[fd]
+										   : -1;
 	}
 };
 
@@ -51,7 +52,8 @@ uring_context &context_of(io_context_t context)
 class linux_uring final : public kernel_aio {
 public:
 	// The CQ holds a completion for every request of a full context and one for each of
-	// their cancels, so it never overflows; the SQ as many requests as one io_submit would take.
+	// their cancels, so it never overflows; the SQ as many requests as one io_submit would
+	// take.
 	int setup(unsigned max_events, io_context_t *context) override
 	{
 		auto *created = new (std::nothrow) uring_context;
@@ -60,7 +62,8 @@ public:
 		io_uring_params params{};
 		params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
 		params.cq_entries = 2 * max_events;
-		if (int err = io_uring_queue_init_params(max_events, &created->ring, &params); err < 0) {
+		if (int err = io_uring_queue_init_params(max_events, &created->ring, &params);
+		    err < 0) {
 			delete created;
 			return err;
 		}
@@ -105,7 +108,8 @@ public:
 				rc = io_uring_wait_cqe_nr(&uring.ring, &ready, missing);
 			} else {
 				__kernel_timespec limit{timeout->tv_sec, timeout->tv_nsec};
-				rc = io_uring_wait_cqes(&uring.ring, &ready, missing, &limit, nullptr);
+				rc = io_uring_wait_cqes(&uring.ring, &ready, missing, &limit,
+							nullptr);
 			}
 			if (rc < 0)
 				return got > 0 || rc == -ETIME ? got : rc;
@@ -150,7 +154,9 @@ public:
 		if (count == 0)
 			return 0;
 		std::vector<iovec> copy(buffers, buffers + count);
-		if (int err = io_uring_register_buffers(&uring.ring, buffers, static_cast<unsigned>(count)); err < 0)
+		if (int err = io_uring_register_buffers(&uring.ring, buffers,
+							static_cast<unsigned>(count));
+		    err < 0)
 			return err;
 		uring.buffers = std::move(copy);
 		return 0;
@@ -166,10 +172,13 @@ public:
 		}
 		if (count == 0)
 			return 0;
-		std::vector<int> index(static_cast<std::size_t>(*std::max_element(fds, fds + count)) + 1, -1);
+		std::vector<int> index(
+			static_cast<std::size_t>(*std::max_element(fds, fds + count)) + 1, -1);
 		for (int k = count - 1; k >= 0; --k)
 			index[static_cast<std::size_t>(fds[k])] = k;
-		if (int err = io_uring_register_files(&uring.ring, fds, static_cast<unsigned>(count)); err < 0)
+		if (int err =
+			    io_uring_register_files(&uring.ring, fds, static_cast<unsigned>(count));
+		    err < 0)
 			return err;
 		uring.file_index = std::move(index);
 		return 0;
@@ -190,20 +199,18 @@ private:
 		switch (request.aio_lio_opcode) {
 		case IO_CMD_PREAD:
 		case IO_CMD_PWRITE:
-			prepare_data(uring, sqe, request.aio_lio_opcode == IO_CMD_PREAD, fd, buffer, length, offset);
+			prepare_data(uring, sqe, request.aio_lio_opcode == IO_CMD_PREAD, fd, buffer,
+				     length, offset);
 			break;
 		case IO_CMD_PREADV:
 			io_uring_prep_readv(&sqe, fd, static_cast<iovec *>(buffer), length, offset);
 			break;
 		case IO_CMD_PWRITEV:
-			io_uring_prep_writev(&sqe, fd, static_cast<iovec *>(buffer), length, offset);
+			io_uring_prep_writev(&sqe, fd, static_cast<iovec *>(buffer), length,
+					     offset);
 			break;
-		case IO_CMD_FSYNC:
-			io_uring_prep_fsync(&sqe, fd, 0);
-			break;
-		case IO_CMD_FDSYNC:
-			io_uring_prep_fsync(&sqe, fd, IORING_FSYNC_DATASYNC);
-			break;
+		case IO_CMD_FSYNC: io_uring_prep_fsync(&sqe, fd, 0); break;
+		case IO_CMD_FDSYNC: io_uring_prep_fsync(&sqe, fd, IORING_FSYNC_DATASYNC); break;
 		default: // the engine builds no other: let the kernel refuse it in the CQE
 			io_uring_prep_nop(&sqe);
 			sqe.opcode = IORING_OP_LAST;
@@ -216,8 +223,8 @@ private:
 		io_uring_sqe_set_data(&sqe, &request);
 	}
 
-	static void prepare_data(uring_context &uring, io_uring_sqe &sqe, bool read, int fd, void *buffer,
-				 unsigned length, std::uint64_t offset)
+	static void prepare_data(uring_context &uring, io_uring_sqe &sqe, bool read, int fd,
+				 void *buffer, unsigned length, std::uint64_t offset)
 	{
 		int registered = uring.buffers.empty() ? -1 : uring.buffer_holding(buffer, length);
 		if (registered < 0) {
@@ -240,8 +247,9 @@ private:
 		int got = 0;
 		while (got < max) {
 			io_uring_cqe *cqes[peek_batch];
-			unsigned seen = io_uring_peek_batch_cqe(&uring.ring, cqes,
-								std::min<unsigned>(peek_batch, static_cast<unsigned>(max - got)));
+			unsigned seen = io_uring_peek_batch_cqe(
+				&uring.ring, cqes,
+				std::min<unsigned>(peek_batch, static_cast<unsigned>(max - got)));
 			if (seen == 0)
 				break;
 			for (unsigned i = 0; i < seen; ++i) {
@@ -254,7 +262,8 @@ private:
 				io_event &event = events[got++];
 				event.data = request->data;
 				event.obj = request;
-				event.res = static_cast<unsigned long>(static_cast<long>(cqes[i]->res));
+				event.res =
+					static_cast<unsigned long>(static_cast<long>(cqes[i]->res));
 				event.res2 = 0;
 			}
 			io_uring_cq_advance(&uring.ring, seen);

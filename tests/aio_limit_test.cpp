@@ -22,8 +22,8 @@ TEST(AioLimit, CreateAnswersEagainWhenAioMaxNrIsExhausted)
 	aio_reservation nearly_all(left);
 	std::uint64_t room = aio_max_nr() - aio_nr();
 	if (room > left)
-		GTEST_SKIP() << "could not use up aio-max-nr (aio-nr " << aio_nr() << ", aio-max-nr "
-			     << aio_max_nr() << ")";
+		GTEST_SKIP() << "could not use up aio-max-nr (aio-nr " << aio_nr()
+			     << ", aio-max-nr " << aio_max_nr() << ")";
 	int descriptors = open_descriptors();
 	io_ctx ctx{};
 	EXPECT_EQ(io_ctx_create(&ctx, static_cast<int>(left) + 1, nullptr), -EAGAIN);

@@ -14,8 +14,8 @@
 #include "io_ctx_internal.hpp"
 #include "kaio/aligned_buffer.hpp"
 #include "kaio/io_ctx.h"
-#include "support/block_pattern.hpp"
 #include "support/backend.hpp"
+#include "support/block_pattern.hpp"
 #include "support/completion_record.hpp"
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
@@ -122,8 +122,7 @@ TEST_F(Backpressure, SubmitWaitsThroughWaitCbWhenFull)
 	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), first.data(), block, 0, record, &a), 0);
 	await_completions(waits.expected_fd, 1);
 	kernel.nothing_ready = 2; // the first looks find nothing: the submission must wait
-	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), second.data(), block, 0, record, &b),
-		  0);
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), second.data(), block, 0, record, &b), 0);
 	EXPECT_GE(waits.calls, 1);
 	EXPECT_EQ(waits.wrong_fd_calls, 0);
 	EXPECT_EQ(a.calls, 1); // its completion freed the slot during the submission

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "io_ctx_internal.hpp"
 #include "kaio/aligned_buffer.hpp"
 #include "kaio/io_ctx.h"
 #include "support/backend.hpp"
@@ -19,7 +20,6 @@
 #include "support/context_shorthands.hpp"
 #include "support/direct_file.hpp"
 #include "support/fault_kernel.hpp"
-#include "io_ctx_internal.hpp"
 
 namespace {
 
@@ -65,13 +65,13 @@ TEST(BlockingFiles, BufferedFileRequestsRunOnWorkersWithTheirData)
 	ASSERT_EQ(io_ctx_create(&guard.ctx, 16, nullptr), 0);
 	std::vector<completion> writes(blocks), reads(blocks);
 	for (unsigned i = 0; i < blocks; ++i)
-		ASSERT_GT(io_ctx_write(&guard.ctx, file.fd(), out.data() + i * block, block, offset_of(i),
-				       record, &writes[i]),
+		ASSERT_GT(io_ctx_write(&guard.ctx, file.fd(), out.data() + i * block, block,
+				       offset_of(i), record, &writes[i]),
 			  0);
 	ASSERT_EQ(run_until_idle(guard.ctx), 0);
 	for (unsigned i = 0; i < blocks; ++i)
-		ASSERT_GT(io_ctx_read(&guard.ctx, file.fd(), back.data() + i * block, block, offset_of(i),
-				      record, &reads[i]),
+		ASSERT_GT(io_ctx_read(&guard.ctx, file.fd(), back.data() + i * block, block,
+				      offset_of(i), record, &reads[i]),
 			  0);
 	ASSERT_EQ(run_until_idle(guard.ctx), 0);
 	expect_each_once(writes, static_cast<int>(block));
@@ -136,7 +136,8 @@ TEST(BlockingFiles, DestroyWaitsForWorkerRequests)
 		context_guard guard;
 		ASSERT_EQ(io_ctx_create(&guard.ctx, 4, nullptr), 0);
 		ASSERT_GT(io_ctx_read(&guard.ctx, ends[0], in.data(), block, 0, record, &done), 0);
-		// The writer end closes: the worker's read sees end of file, and destroy can finish.
+		// The writer end closes: the worker's read sees end of file, and destroy can
+		// finish.
 		::close(ends[1]);
 	}
 	EXPECT_EQ(done.calls, 1);
@@ -163,8 +164,8 @@ TEST(BlockingFiles, ColdBufferedReadDoesNotSleepInSubmit)
 
 	completion cold;
 	long before = voluntary_switches();
-	int key = io_ctx_read(&guard.ctx, file.fd(), in.data(), block, offset_of(blocks / 2), record,
-			      &cold);
+	int key = io_ctx_read(&guard.ctx, file.fd(), in.data(), block, offset_of(blocks / 2),
+			      record, &cold);
 	long slept = voluntary_switches() - before;
 	ASSERT_GT(key, 0);
 	EXPECT_EQ(slept, 0) << "the submitting thread slept in the kernel";
@@ -179,8 +180,9 @@ TEST(BlockingFiles, ColdBufferedReadDoesNotSleepInSubmit)
 	ASSERT_EQ(::pread(file.fd(), plain.data(), block, offset_of(blocks - 1)),
 		  static_cast<ssize_t>(block));
 	if (voluntary_switches() == before)
-		GTEST_SKIP() << "a cold pread did not sleep here (the device answered at once): the "
-				"measurement cannot tell on this machine";
+		GTEST_SKIP()
+			<< "a cold pread did not sleep here (the device answered at once): the "
+			   "measurement cannot tell on this machine";
 }
 
 // An append extends the file: through the page cache it can wait for allocation and for
@@ -211,9 +213,9 @@ TEST(BlockingFiles, ExtendingBufferedWriteDoesNotSleepInSubmit)
 
 // On ext4 an O_DIRECT write past the end of the file runs inside io_submit: the thread would
 // sleep until the device answers. With IO_CTX_NOWAIT_WRITES the kernel says -EAGAIN instead and
-// a worker runs it; the appended data is all there, and no submission slept. Each append is submitted
-// with nothing else in flight: while a worker writes the same file, the kernel may still make
-// a submission wait briefly on a lock of its own (see io_ctx_write(3)).
+// a worker runs it; the appended data is all there, and no submission slept. Each append is
+// submitted with nothing else in flight: while a worker writes the same file, the kernel may still
+// make a submission wait briefly on a lock of its own (see io_ctx_write(3)).
 TEST(BlockingFiles, DirectAppendWithNowaitWritesDoesNotSleepInSubmit)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(file);
@@ -238,7 +240,8 @@ TEST(BlockingFiles, DirectAppendWithNowaitWritesDoesNotSleepInSubmit)
 	EXPECT_EQ(slept, 0) << "the submitting thread slept in the kernel";
 	expect_each_once(appended, static_cast<int>(block));
 	kaio::aligned_buffer back(blocks * block);
-	ASSERT_EQ(::pread(file.fd(), back.data(), back.size(), 0), static_cast<ssize_t>(back.size()));
+	ASSERT_EQ(::pread(file.fd(), back.data(), back.size(), 0),
+		  static_cast<ssize_t>(back.size()));
 	EXPECT_EQ(std::memcmp(out.data(), back.data(), out.size()), 0);
 	io_ctx_stats stats = stats_of(guard.ctx);
 	EXPECT_EQ(stats.completed, blocks);

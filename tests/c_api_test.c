@@ -98,8 +98,8 @@ static int run(int fd)
 		written[i] = (unsigned char)(i * 7 + i / BLOCK);
 	memset(done, 0, sizeof done);
 	for (i = 0; i < BLOCKS; ++i) {
-		key = io_ctx_write(&ctx, fd, written + i * BLOCK, BLOCK, (long long)i * BLOCK, record,
-				   &done[i]);
+		key = io_ctx_write(&ctx, fd, written + i * BLOCK, BLOCK, (long long)i * BLOCK,
+				   record, &done[i]);
 		check(key > 0, "io_ctx_write returns a key", key, 1);
 	}
 	check_eq("writes complete", wait_for(&ctx, done, BLOCKS), 0);
@@ -110,8 +110,8 @@ static int run(int fd)
 
 	memset(done, 0, sizeof done);
 	for (i = 0; i < BLOCKS; ++i) {
-		key = io_ctx_read(&ctx, fd, readback + i * BLOCK, BLOCK, (long long)i * BLOCK, record,
-				  &done[i]);
+		key = io_ctx_read(&ctx, fd, readback + i * BLOCK, BLOCK, (long long)i * BLOCK,
+				  record, &done[i]);
 		check(key > 0, "io_ctx_read returns a key", key, 1);
 		last_key = key;
 	}
@@ -196,7 +196,8 @@ int main(void)
 	snprintf(path, sizeof path, "%s/data", directory);
 	fd = open(path, O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		printf("skip: cannot open an O_DIRECT file in %s: %s\n", directory, strerror(errno));
+		printf("skip: cannot open an O_DIRECT file in %s: %s\n", directory,
+		       strerror(errno));
 		rmdir(directory);
 		return 77;
 	}

@@ -15,8 +15,8 @@
 #include "io_ctx_internal.hpp"
 #include "kaio/aligned_buffer.hpp"
 #include "kaio/io_ctx.h"
-#include "support/block_pattern.hpp"
 #include "support/backend.hpp"
+#include "support/block_pattern.hpp"
 #include "support/completion_record.hpp"
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
@@ -85,9 +85,7 @@ TEST(Cancel, CancelledQueuedRequestFreesItsSlotAtOnce)
 	ASSERT_GT(key, 0);
 	ASSERT_EQ(io_ctx_cancel(&context.ctx, key), 0);
 	// Capacity 1: this only succeeds without the kernel if the slot came back.
-	ASSERT_GT(
-		io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &second),
-		0);
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &second), 0);
 	EXPECT_EQ(kernel.submit_calls, 0);
 	EXPECT_EQ(stats_of(context.ctx).waits, 0u);
 	ASSERT_EQ(run_until_idle(context.ctx), 0);
@@ -180,8 +178,7 @@ TEST(Cancel, StaleAndNeverIssuedKeysReturnEnoent)
 	for (int garbage : {0, -1, 12345, INT_MAX, INT_MIN, 1})
 		EXPECT_EQ(io_ctx_cancel(&context.ctx, garbage), -ENOENT) << garbage;
 
-	int stale =
-		io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &done);
+	int stale = io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &done);
 	ASSERT_GT(stale, 0);
 	ASSERT_EQ(run_until_idle(context.ctx), 0);
 	ASSERT_EQ(done.calls, 1);
@@ -204,10 +201,10 @@ TEST(Cancel, StaleAndNeverIssuedKeysReturnEnoent)
 
 struct canceller {
 	io_ctx *ctx = nullptr;
-	int victim = 0;          // the key to cancel
+	int victim = 0; // the key to cancel
 	completion *victim_record = nullptr;
 	completion self;
-	int cancel_result = 1;   // 1: cancel not called
+	int cancel_result = 1; // 1: cancel not called
 	int victim_calls_at_return = -1;
 };
 

@@ -10,8 +10,8 @@
 
 #include "completion_ring.hpp"
 #include "kaio/io_ctx.h"
-#include "support/block_pattern.hpp"
 #include "support/backend.hpp"
+#include "support/block_pattern.hpp"
 #include "support/completion_record.hpp"
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
@@ -99,13 +99,13 @@ io_ctx_stats round_trip(io_ctx &ctx, int fd, unsigned blocks)
 	std::vector<completion> writes(blocks);
 	std::vector<completion> reads(blocks);
 	for (unsigned i = 0; i < blocks; ++i)
-		EXPECT_GT(io_ctx_write(&ctx, fd, data.data() + i * block, block, offset_of(i), record,
-				       &writes[i]),
+		EXPECT_GT(io_ctx_write(&ctx, fd, data.data() + i * block, block, offset_of(i),
+				       record, &writes[i]),
 			  0);
 	run_until_idle(ctx);
 	for (unsigned i = 0; i < blocks; ++i)
-		EXPECT_GT(io_ctx_read(&ctx, fd, back.data() + i * block, block, offset_of(i), record,
-				      &reads[i]),
+		EXPECT_GT(io_ctx_read(&ctx, fd, back.data() + i * block, block, offset_of(i),
+				      record, &reads[i]),
 			  0);
 	run_until_idle(ctx);
 	expect_each_once(writes, block_result);
@@ -126,7 +126,8 @@ TEST(CompletionRing, KernelRingIsReapedWithoutSystemCalls)
 
 TEST(CompletionRing, ReapSyscallOptionUsesOnlyIoGetevents)
 {
-	KAIO_SKIP_ON_URING("io_uring has no io_getevents: its completions are always read in user space");
+	KAIO_SKIP_ON_URING(
+		"io_uring has no io_getevents: its completions are always read in user space");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	io_ctx_options options = IO_CTX_OPTIONS_INIT;
 	options.flags = IO_CTX_REAP_SYSCALL;

@@ -16,8 +16,8 @@
 #include "io_ctx_internal.hpp"
 #include "kaio/aligned_buffer.hpp"
 #include "kaio/io_ctx.h"
-#include "support/block_writes.hpp"
 #include "support/backend.hpp"
+#include "support/block_writes.hpp"
 #include "support/completion_record.hpp"
 #include "support/direct_file.hpp"
 #include "support/fault_kernel.hpp"
@@ -168,7 +168,8 @@ TEST(Lifecycle, MaximumCapacityWorksInTheKernel)
 	io_ctx ctx{};
 	int rc = io_ctx_create(&ctx, IO_CTX_MAX_CAPACITY, nullptr);
 	if (rc == -EAGAIN)
-		GTEST_SKIP() << "other processes took the room in /proc/sys/fs/aio-max-nr meanwhile";
+		GTEST_SKIP()
+			<< "other processes took the room in /proc/sys/fs/aio-max-nr meanwhile";
 	ASSERT_EQ(rc, 0);
 	expect_round_trip(ctx, file.fd());
 	io_ctx_destroy(&ctx);

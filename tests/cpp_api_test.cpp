@@ -286,7 +286,7 @@ TEST(CppContext, SubmissionErrorIsReturnedAndItsCallbackNeverRuns)
 	int calls = 0;
 	auto count = [&calls](int) { ++calls; };
 	EXPECT_EQ(ctx.read(-1, buffer, 0, count), -EBADF);
-	EXPECT_EQ(ctx.write(file.fd(), buffer, 100, count), -EINVAL);       // unaligned offset
+	EXPECT_EQ(ctx.write(file.fd(), buffer, 100, count), -EINVAL); // unaligned offset
 	EXPECT_EQ(ctx.read(file.fd(), buffer.span().subspan(1), 0, count), -EINVAL); // address
 	EXPECT_EQ(ctx.fsync(-1, count), -EBADF);
 	EXPECT_EQ(ctx.process(), 0);

@@ -57,8 +57,8 @@ int direct_write(int fd, const std::byte *buffer, std::size_t length, off_t offs
 // except where the filesystem falls back to buffered I/O instead.
 void expect_alignment_enforced(int fd, const struct io_ctx_dio_alignment &alignment)
 {
-	std::size_t unit = std::max<std::size_t>({alignment.offset, alignment.memory,
-						  IO_CTX_ALIGNMENT});
+	std::size_t unit =
+		std::max<std::size_t>({alignment.offset, alignment.memory, IO_CTX_ALIGNMENT});
 	// Linux 6.18 lets a request that stays within one page through from any address: the
 	// misaligned buffer spans pages.
 	std::size_t span = std::max<std::size_t>(unit, 2 * 4096);
@@ -84,10 +84,12 @@ void expect_alignment_enforced(int fd, const struct io_ctx_dio_alignment &alignm
 			EXPECT_EQ(run_until_idle(guard.ctx), 0);
 			key = misaligned.result;
 		}
-		EXPECT_EQ(key, -EINVAL) << "a write through kaio at offset " << alignment.offset / 2;
+		EXPECT_EQ(key, -EINVAL)
+			<< "a write through kaio at offset " << alignment.offset / 2;
 	}
 	if (alignment.offset > 1) {
-		EXPECT_EQ(direct_write(fd, data.data(), alignment.offset, alignment.offset / 2), -EINVAL)
+		EXPECT_EQ(direct_write(fd, data.data(), alignment.offset, alignment.offset / 2),
+			  -EINVAL)
 			<< "a write at offset " << alignment.offset / 2;
 	}
 	if (alignment.memory > 1) {

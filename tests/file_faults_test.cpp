@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "kaio/io_ctx.h"
-#include "support/block_pattern.hpp"
 #include "support/backend.hpp"
+#include "support/block_pattern.hpp"
 #include "support/completion_record.hpp"
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
@@ -30,8 +30,8 @@ void submit_block_reads(io_ctx &ctx, int fd, aligned_buffer &into, std::vector<c
 {
 	done.resize(blocks);
 	for (unsigned i = 0; i < blocks; ++i)
-		ASSERT_GT(io_ctx_read(&ctx, fd, into.data() + i * block, block, offset_of(i), record,
-				      &done[i]),
+		ASSERT_GT(io_ctx_read(&ctx, fd, into.data() + i * block, block, offset_of(i),
+				      record, &done[i]),
 			  0)
 			<< "read " << i;
 }
@@ -93,7 +93,9 @@ TEST(FileFaults, TruncatingTheFileEndsReadsInFlightCleanly)
 	for (unsigned i = 0; i < blocks; ++i) {
 		EXPECT_EQ(reads[i].calls, 1) << "read " << i;
 		if (reads[i].result == block_result)
-			EXPECT_EQ(std::memcmp(into.data() + i * block, expected.data() + i * block, block), 0)
+			EXPECT_EQ(std::memcmp(into.data() + i * block, expected.data() + i * block,
+					      block),
+				  0)
 				<< "read " << i;
 		else
 			EXPECT_EQ(reads[i].result, 0) << "read " << i;
@@ -112,7 +114,9 @@ TEST(FileFaults, ReadsAtAndBeyondEndOfFileAreShort)
 	completion straddling, at_end, beyond;
 	context_guard guard;
 	ASSERT_EQ(io_ctx_create(&guard.ctx, 4, nullptr), 0);
-	ASSERT_GT(io_ctx_read(&guard.ctx, file.fd(), into.data(), 2 * block, 0, record, &straddling), 0);
+	ASSERT_GT(
+		io_ctx_read(&guard.ctx, file.fd(), into.data(), 2 * block, 0, record, &straddling),
+		0);
 	ASSERT_GT(io_ctx_read(&guard.ctx, file.fd(), into.data() + 2 * block, block,
 			      static_cast<long long>(2 * block), record, &at_end),
 		  0);

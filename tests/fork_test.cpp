@@ -51,8 +51,8 @@ std::string use_inherited_c_context(io_ctx &ctx, int fd, aligned_buffer &data, i
 	std::string failures;
 	completion mine;
 	iovec vector{data.data(), block};
-	expect_in_child(failures, "read", io_ctx_read(&ctx, fd, data.data(), block, 0, record, &mine),
-			-ECHILD);
+	expect_in_child(failures, "read",
+			io_ctx_read(&ctx, fd, data.data(), block, 0, record, &mine), -ECHILD);
 	expect_in_child(failures, "write",
 			io_ctx_write(&ctx, fd, data.data(), block, 0, record, &mine), -ECHILD);
 	expect_in_child(failures, "pread", io_ctx_pread(&ctx, fd, &vector, 1, 0, record, &mine),
@@ -70,7 +70,8 @@ std::string use_inherited_c_context(io_ctx &ctx, int fd, aligned_buffer &data, i
 	expect_in_child(failures, "get_stats", io_ctx_get_stats(&ctx, &stats), -ECHILD);
 	io_ctx_destroy(&ctx);
 	expect_in_child(failures, "context freed by destroy", ctx.impl == nullptr, 1);
-	expect_in_child(failures, "callbacks run in the child", callbacks_run(parents) + mine.calls, 0);
+	expect_in_child(failures, "callbacks run in the child", callbacks_run(parents) + mine.calls,
+			0);
 	return failures;
 }
 
@@ -83,7 +84,8 @@ std::string use_new_context(int fd)
 	aligned_buffer back(block);
 	completion read_back;
 	expect_in_child(failures, "read key > 0",
-			io_ctx_read(&guard.ctx, fd, back.data(), block, 0, record, &read_back) > 0, 1);
+			io_ctx_read(&guard.ctx, fd, back.data(), block, 0, record, &read_back) > 0,
+			1);
 	run_until_idle(guard.ctx);
 	expect_in_child(failures, "read in the child", read_back.result, block_result);
 	expect_in_child(failures, "data read in the child",
@@ -103,8 +105,8 @@ TEST(Fork, ChildGetsEchildAndParentsRequestsComplete)
 	int key = 0;
 	// Half in the kernel, half still queued in the library when the process forks.
 	for (unsigned i = 0; i < blocks; ++i) {
-		key = io_ctx_read(&guard.ctx, file.fd(), into.data() + i * block, block, offset_of(i),
-				  record, &reads[i]);
+		key = io_ctx_read(&guard.ctx, file.fd(), into.data() + i * block, block,
+				  offset_of(i), record, &reads[i]);
 		ASSERT_GT(key, 0);
 		if (i == blocks / 2 - 1) {
 			ASSERT_EQ(io_ctx_flush(&guard.ctx), static_cast<int>(blocks / 2));
@@ -112,7 +114,8 @@ TEST(Fork, ChildGetsEchildAndParentsRequestsComplete)
 	}
 	aligned_buffer scratch(block);
 	EXPECT_EQ(in_child([&] {
-			  return use_inherited_c_context(guard.ctx, file.fd(), scratch, key, reads) +
+			  return use_inherited_c_context(guard.ctx, file.fd(), scratch, key,
+							 reads) +
 				 use_new_context(file.fd());
 		  }),
 		  "");
@@ -148,7 +151,8 @@ TEST(Fork, CppContextInChildAnswersEchild)
 			  expect_in_child(failures, "read",
 					  ctx.read(file.fd(), part, 0, [&](int) { ++callbacks; }),
 					  -ECHILD);
-			  expect_in_child(failures, "fsync", ctx.fsync(file.fd(), [](int) {}), -ECHILD);
+			  expect_in_child(failures, "fsync", ctx.fsync(file.fd(), [](int) {}),
+					  -ECHILD);
 			  expect_in_child(failures, "process", ctx.process(), -ECHILD);
 			  expect_in_child(failures, "poll", ctx.poll(), -ECHILD);
 			  expect_in_child(failures, "flush", ctx.flush(), -ECHILD);

@@ -14,7 +14,10 @@ namespace {
 
 using int_function = kaio::inplace_function<int(int), 4 * sizeof(void *)>;
 
-int twice(int value) { return 2 * value; }
+int twice(int value)
+{
+	return 2 * value;
+}
 
 // Records the address of every live instance: a double destruction, or the destruction of
 // something never constructed, is caught at the moment it happens.

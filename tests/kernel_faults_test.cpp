@@ -16,9 +16,9 @@
 #include "io_ctx_internal.hpp"
 #include "kaio/aligned_buffer.hpp"
 #include "kaio/io_ctx.h"
+#include "support/backend.hpp"
 #include "support/block_pattern.hpp"
 #include "support/block_writes.hpp"
-#include "support/backend.hpp"
 #include "support/completion_record.hpp"
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
@@ -161,8 +161,7 @@ TEST(KernelFault, EagainWithRequestsInFlightLeavesRequestQueuedForLater)
 	fault_kernel kernel;
 	context_guard context;
 	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 4, nullptr, nullptr, &kernel), 0);
-	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &first),
-		  0);
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &first), 0);
 	kernel.submit_script = {-EAGAIN};
 	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data() + block, block, offset_of(1),
 			       record, &second),
@@ -191,8 +190,7 @@ TEST(KernelFault, TransientSubmitErrorsWithNothingInKernelAreRetried)
 	context_guard context;
 	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, nullptr, &kernel), 0);
 	kernel.submit_script = {-EAGAIN, -ENOMEM, -EAGAIN};
-	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &write),
-		  0);
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &write), 0);
 	// Plus one refused for RWF_NOWAIT where the file system lacks it (tmpfs).
 	EXPECT_EQ(kernel.submit_calls - stats_of(context.ctx).nowait_refusals, 4u);
 	EXPECT_EQ(stats_of(context.ctx).in_kernel, 1u);
@@ -211,9 +209,8 @@ TEST(KernelFault, PersistentEagainFailsDirectSubmissionWithoutCallback)
 	context_guard context;
 	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 1, nullptr, nullptr, &kernel), 0);
 	kernel.submit_script = std::deque<int>(1000, -EAGAIN);
-	EXPECT_EQ(
-		io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &refused),
-		-EAGAIN);
+	EXPECT_EQ(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &refused),
+		  -EAGAIN);
 	EXPECT_GT(kernel.submit_calls, 1); // retried before giving up
 	io_ctx_stats stats = stats_of(context.ctx);
 	EXPECT_EQ(stats.queued, 0u);
@@ -241,9 +238,8 @@ TEST(KernelFault, PersistentEagainOnDeferredRequestReachesItsCallback)
 	io_ctx_options options = deferred_options();
 	context_guard context;
 	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, &options, &kernel), 0);
-	ASSERT_GT(
-		io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &refused),
-		0);
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &refused),
+		  0);
 	kernel.submit_script = std::deque<int>(1000, -EAGAIN);
 	EXPECT_EQ(io_ctx_flush(&context.ctx), 0);
 	EXPECT_EQ(refused.calls, 0); // flush() runs no callback
@@ -262,8 +258,7 @@ TEST(KernelFault, EintrFromSubmitIsRetriedEvenWithRequestsInFlight)
 	fault_kernel kernel;
 	context_guard context;
 	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 4, nullptr, nullptr, &kernel), 0);
-	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &first),
-		  0);
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &first), 0);
 	kernel.submit_script = {-EINTR};
 	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data() + block, block, offset_of(1),
 			       record, &second),
@@ -288,15 +283,13 @@ TEST(KernelFault, PermanentSubmitErrorFailsDirectSubmissionWithoutCallback)
 	context_guard context;
 	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 1, nullptr, nullptr, &kernel), 0);
 	kernel.submit_script = {-EBADF};
-	EXPECT_EQ(
-		io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &refused),
-		-EBADF);
+	EXPECT_EQ(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &refused),
+		  -EBADF);
 	EXPECT_EQ(kernel.submit_calls, 1); // not retried
 	io_ctx_stats stats = stats_of(context.ctx);
 	EXPECT_EQ(stats.queued, 0u);
 	EXPECT_EQ(stats.in_kernel, 0u);
-	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &later),
-		  0);
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &later), 0);
 	ASSERT_EQ(run_until_idle(context.ctx), 0);
 	EXPECT_EQ(refused.calls, 0);
 	EXPECT_EQ(later.calls, 1);
@@ -366,9 +359,8 @@ TEST(KernelFault, RequestRefusedAtFlushMakesEventfdReadable)
 	io_ctx_options options = deferred_options();
 	context_guard context;
 	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, &options, &kernel), 0);
-	ASSERT_GT(
-		io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &refused),
-		0);
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), data.data(), block, 0, record, &refused),
+		  0);
 	kernel.submit_script = {-EBADF};
 	EXPECT_EQ(io_ctx_flush(&context.ctx), 0);
 	EXPECT_TRUE(readable(io_ctx_eventfd(&context.ctx)));

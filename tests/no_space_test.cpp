@@ -58,7 +58,8 @@ TEST(NoSpace, EveryWriteOnAFullFilesystemGetsItsResult)
 		// A full context makes the next submission wait for a free slot.
 		for (unsigned i = 0; i < chunks; ++i)
 			ASSERT_GT(io_ctx_write(&guard.ctx, fd, data.data() + i * chunk, chunk,
-					       static_cast<long long>(i * chunk), record, &writes[i]),
+					       static_cast<long long>(i * chunk), record,
+					       &writes[i]),
 				  0)
 				<< "write " << i;
 		EXPECT_EQ(run_until_idle(guard.ctx), 0);
@@ -73,7 +74,8 @@ TEST(NoSpace, EveryWriteOnAFullFilesystemGetsItsResult)
 	for (unsigned i = 0; i < chunks; ++i) {
 		const completion &write = writes[i];
 		EXPECT_EQ(write.calls, 1) << "write " << i;
-		EXPECT_TRUE(write.result == -ENOSPC || (write.result >= 0 && write.result <= int(chunk)))
+		EXPECT_TRUE(write.result == -ENOSPC ||
+			    (write.result >= 0 && write.result <= int(chunk)))
 			<< "write " << i << ": " << write.result;
 		if (write.result == -ENOSPC)
 			++refused;

@@ -68,8 +68,8 @@ void create_through_eagain(io_ctx &ctx, int size, const io_ctx_options *options,
 class workload {
 public:
 	workload(const fault_plan &plan, unsigned seed)
-	    : kernel(plan, seed), written(patterned(blocks, seed)), read_back(blocks * block),
-	      writes(blocks), reads(blocks)
+		: kernel(plan, seed), written(patterned(blocks, seed)), read_back(blocks * block),
+		  writes(blocks), reads(blocks)
 	{
 		kernel.on_delivery = [this](const iocb &request, int result, bool injected) {
 			tracked &t = of(request);

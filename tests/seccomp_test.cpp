@@ -67,7 +67,10 @@ std::string filter_refuses_what_it_should()
 	return failures;
 }
 
-int fail_every_wait(int) { return -EINTR; }
+int fail_every_wait(int)
+{
+	return -EINTR;
+}
 
 // io_ctx_read or io_ctx_write.
 using submit_function = int (*)(io_ctx *, int, void *, size_t, long long, void (*)(int, void *),
@@ -111,8 +114,9 @@ std::string write_and_read_back(int fd, unsigned flags, int (*wait_cb)(int))
 				    std::to_string(writes[i].calls) + " calls, result " +
 				    std::to_string(writes[i].result) + "\n";
 		if (reads[i].calls != 1 || reads[i].result != block_result)
-			failures += "read " + std::to_string(i) + ": " + std::to_string(reads[i].calls) +
-				    " calls, result " + std::to_string(reads[i].result) + "\n";
+			failures += "read " + std::to_string(i) + ": " +
+				    std::to_string(reads[i].calls) + " calls, result " +
+				    std::to_string(reads[i].result) + "\n";
 	}
 	if (std::memcmp(back.data(), data.data(), data.size()) != 0)
 		failures += "the data read back differs from what was written\n";

@@ -23,7 +23,6 @@
 #include "kaio/aligned_buffer.hpp"
 #include "kaio/io_ctx.h"
 #include "support/backend.hpp"
-#include "support/backend.hpp"
 #include "support/completion_record.hpp"
 #include "support/direct_file.hpp"
 #include "support/fault_kernel.hpp"
@@ -138,15 +137,16 @@ TEST(Submission, WriteThenReadReturnsSameBytes)
 	std::uint32_t seed = 0;
 	for (std::size_t size : {512 * std::size_t{1}, 4 * KiB, 8 * KiB + 512, 64 * KiB, MiB}) {
 		for (long long offset : {0LL, 512LL, 4096LL, 3LL * 1024 * 1024 + 512}) {
-			SCOPED_TRACE("size " + std::to_string(size) + " at " + std::to_string(offset));
+			SCOPED_TRACE("size " + std::to_string(size) + " at " +
+				     std::to_string(offset));
 			aligned_buffer written(size);
 			fill(written.span(), ++seed);
 			write_all(ctx.get(), file.fd(), written.span(), offset);
 
 			aligned_buffer read(size);
 			completion done;
-			ASSERT_GT(io_ctx_read(ctx.get(), file.fd(), read.data(), size, offset, record,
-					      &done),
+			ASSERT_GT(io_ctx_read(ctx.get(), file.fd(), read.data(), size, offset,
+					      record, &done),
 				  0);
 			ASSERT_TRUE(process_until(ctx.get(), [&] { return done.calls > 0; }));
 			EXPECT_EQ(done.calls, 1);
@@ -285,7 +285,8 @@ TEST(Submission, ReadAtEndOfFileIsShort)
 
 	aligned_buffer read(8192);
 	completion tail;
-	ASSERT_GT(io_ctx_read(ctx.get(), file.fd(), read.data(), read.size(), 4096, record, &tail), 0);
+	ASSERT_GT(io_ctx_read(ctx.get(), file.fd(), read.data(), read.size(), 4096, record, &tail),
+		  0);
 	ASSERT_TRUE(process_until(ctx.get(), [&] { return tail.calls > 0; }));
 	EXPECT_EQ(tail.calls, 1);
 	ASSERT_EQ(tail.result, 512);
@@ -350,7 +351,8 @@ TEST(Submission, FsyncAndFdsyncCompleteWithZero)
 	completion synced, data_synced;
 	ASSERT_GT(io_ctx_fsync(ctx.get(), file.fd(), record, &synced), 0);
 	ASSERT_GT(io_ctx_fdsync(ctx.get(), file.fd(), record, &data_synced), 0);
-	ASSERT_TRUE(process_until(ctx.get(), [&] { return synced.calls + data_synced.calls == 2; }));
+	ASSERT_TRUE(
+		process_until(ctx.get(), [&] { return synced.calls + data_synced.calls == 2; }));
 	EXPECT_EQ(synced.calls, 1);
 	EXPECT_EQ(synced.result, 0);
 	EXPECT_EQ(data_synced.calls, 1);
@@ -385,7 +387,8 @@ TEST(Submission, KernelRejectionIsReturnedWithoutCallback)
 	bool uring = on_uring(*ctx.get());
 	aligned_buffer buffer(4096);
 	completion refused;
-	int key = io_ctx_write(ctx.get(), read_only, buffer.data(), buffer.size(), 0, record, &refused);
+	int key = io_ctx_write(ctx.get(), read_only, buffer.data(), buffer.size(), 0, record,
+			       &refused);
 	EXPECT_EQ(key > 0, uring);
 	EXPECT_EQ(io_ctx_process(ctx.get()), uring ? 1 : 0);
 	EXPECT_EQ(refused.calls, uring ? 1 : 0);
@@ -569,7 +572,8 @@ TEST(Submission, DeferredSubmissionsAreSentByProcessAndPoll)
 	ASSERT_EQ(ctx.error(), 0);
 	aligned_buffer buffer(2 * 4096);
 	completion by_process, by_poll;
-	ASSERT_GT(io_ctx_write(ctx.get(), file.fd(), buffer.data(), 4096, 0, record, &by_process), 0);
+	ASSERT_GT(io_ctx_write(ctx.get(), file.fd(), buffer.data(), 4096, 0, record, &by_process),
+		  0);
 	ASSERT_TRUE(process_until(ctx.get(), [&] { return by_process.calls > 0; }));
 	EXPECT_EQ(by_process.result, 4096);
 

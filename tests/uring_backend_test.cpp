@@ -33,12 +33,12 @@ int create_uring(context_guard &guard, int capacity)
 	return io_ctx_create_opts(&guard.ctx, capacity, nullptr, &options);
 }
 
-#define KAIO_URING_OR_SKIP(guard, capacity)                                                       \
-	do {                                                                                      \
-		int rc_ = create_uring(guard, capacity);                                          \
-		if (rc_ == -EPERM || rc_ == -ENOSYS)                                              \
-			GTEST_SKIP() << "io_uring refused here: " << std::strerror(-rc_);         \
-		ASSERT_EQ(rc_, 0);                                                                \
+#define KAIO_URING_OR_SKIP(guard, capacity)                                                        \
+	do {                                                                                       \
+		int rc_ = create_uring(guard, capacity);                                           \
+		if (rc_ == -EPERM || rc_ == -ENOSYS)                                               \
+			GTEST_SKIP() << "io_uring refused here: " << std::strerror(-rc_);          \
+		ASSERT_EQ(rc_, 0);                                                                 \
 	} while (0)
 
 class pipe_pair {
@@ -66,7 +66,8 @@ TEST(UringBackend, ContextReportsItsBackend)
 
 TEST(UringBackend, CancelStopsAReadThatWaitsAndItsCallbackRunsOnceWithEcanceled)
 {
-	// A read from an empty pipe waits for a writer that never comes: only a real cancel ends it.
+	// A read from an empty pipe waits for a writer that never comes: only a real cancel ends
+	// it.
 	pipe_pair pipe;
 	aligned_buffer data(block);
 	completion read;
@@ -150,8 +151,10 @@ TEST(UringBackend, RequestsOnRegisteredFilesReachThoseFiles)
 	int fds[2] = {second.fd(), first.fd()};
 	ASSERT_EQ(io_ctx_register_files(&context.ctx, fds, 2), 0);
 	std::vector<completion> writes(2);
-	ASSERT_GT(io_ctx_write(&context.ctx, first.fd(), one.data(), block, 0, record, &writes[0]), 0);
-	ASSERT_GT(io_ctx_write(&context.ctx, second.fd(), two.data(), block, 0, record, &writes[1]), 0);
+	ASSERT_GT(io_ctx_write(&context.ctx, first.fd(), one.data(), block, 0, record, &writes[0]),
+		  0);
+	ASSERT_GT(io_ctx_write(&context.ctx, second.fd(), two.data(), block, 0, record, &writes[1]),
+		  0);
 	ASSERT_EQ(run_until_idle(context.ctx), 0);
 	expect_each_once(writes, block_result);
 	aligned_buffer back(block);

@@ -19,7 +19,10 @@ using kaio::aligned_buffer;
 
 int callbacks = 0;
 
-void count_callback(int, void *) { ++callbacks; }
+void count_callback(int, void *)
+{
+	++callbacks;
+}
 
 // A context, a scratch O_DIRECT file and a buffer, and a check that a refused call left no trace.
 class Validation : public ::testing::Test {
@@ -102,8 +105,7 @@ public:
 	explicit unmapped_range(std::size_t size)
 		: size_(size), base_(::mmap(nullptr, size, PROT_NONE,
 					    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0))
-	{
-	}
+	{}
 	~unmapped_range()
 	{
 		if (base_ != MAP_FAILED)
@@ -189,8 +191,9 @@ TEST_F(Validation, NegativeFdIsBadForEveryRequest)
 	iovec one{buffer_.data(), 4096};
 	for (int bad : {-1, -2, INT_MIN}) {
 		SCOPED_TRACE(bad);
-		EXPECT_EQ(io_ctx_write(&ctx_, bad, buffer_.data(), 4096, 0, count_callback, nullptr),
-			  -EBADF);
+		EXPECT_EQ(
+			io_ctx_write(&ctx_, bad, buffer_.data(), 4096, 0, count_callback, nullptr),
+			-EBADF);
 		EXPECT_EQ(io_ctx_read(&ctx_, bad, buffer_.data(), 4096, 0, count_callback, nullptr),
 			  -EBADF);
 		EXPECT_EQ(io_ctx_pwrite(&ctx_, bad, &one, 1, 0, count_callback, nullptr), -EBADF);
@@ -294,8 +297,9 @@ TEST_F(Validation, BadIovecElementIsRefused)
 	for (int iovcnt : {1, 3, 9}) {
 		for (int at : {0, iovcnt / 2, iovcnt - 1}) {
 			for (const iovec &bad : bad_elements) {
-				SCOPED_TRACE(::testing::Message() << iovcnt << " elements, bad one at "
-								  << at << ", length " << bad.iov_len);
+				SCOPED_TRACE(::testing::Message()
+					     << iovcnt << " elements, bad one at " << at
+					     << ", length " << bad.iov_len);
 				std::vector<iovec> iov;
 				for (int i = 0; i < iovcnt; ++i)
 					iov.push_back({pieces.data() + i * 512, 512});

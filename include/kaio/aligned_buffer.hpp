@@ -18,7 +18,8 @@ public:
 
 	// Throws std::bad_alloc. `alignment` must be a power of two.
 	explicit aligned_buffer(std::size_t size, std::size_t alignment = default_alignment)
-		: data_(static_cast<std::byte *>(::operator new(size, std::align_val_t(alignment)))),
+		: data_(static_cast<std::byte *>(
+			  ::operator new(size, std::align_val_t(alignment)))),
 		  size_(size), alignment_(alignment)
 	{
 		std::memset(data_, 0, size);
@@ -27,8 +28,7 @@ public:
 	aligned_buffer(aligned_buffer &&other) noexcept
 		: data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)),
 		  alignment_(other.alignment_)
-	{
-	}
+	{}
 
 	aligned_buffer &operator=(aligned_buffer &&other) noexcept
 	{

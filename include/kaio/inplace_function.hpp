@@ -26,18 +26,17 @@ public:
 	inplace_function(std::nullptr_t) noexcept {}
 
 	template <class F, class D = std::decay_t<F>>
-		requires(!std::is_same_v<D, inplace_function> && std::is_invocable_r_v<R, D &, Args...>)
+		requires(!std::is_same_v<D, inplace_function> &&
+			 std::is_invocable_r_v<R, D &, Args...>)
 	// Implicit: a callable converts, as to std::function. The requires clause leaves copies and
 	// moves to their own constructors, which clang-tidy 14 does not see.
 	// NOLINTNEXTLINE(google-explicit-constructor,bugprone-forwarding-reference-overload)
-	inplace_function(F &&callable)
-	{
-		construct(std::forward<F>(callable));
-	}
+	inplace_function(F &&callable) { construct(std::forward<F>(callable)); }
 
 	// Builds the callable in place, without a temporary inplace_function to move from.
 	template <class F, class D = std::decay_t<F>>
-		requires(!std::is_same_v<D, inplace_function> && std::is_invocable_r_v<R, D &, Args...>)
+		requires(!std::is_same_v<D, inplace_function> &&
+			 std::is_invocable_r_v<R, D &, Args...>)
 	inplace_function &operator=(F &&callable)
 	{
 		reset();
@@ -77,8 +76,9 @@ private:
 	template <class F, class D = std::decay_t<F>>
 	void construct(F &&callable)
 	{
-		static_assert(sizeof(D) <= Capacity,
-			      "callable too large for kaio's inline storage: capture less, or a pointer");
+		static_assert(
+			sizeof(D) <= Capacity,
+			"callable too large for kaio's inline storage: capture less, or a pointer");
 		static_assert(alignof(D) <= storage_alignment, "callable over-aligned");
 		static_assert(std::is_nothrow_move_constructible_v<D>,
 			      "callable must be nothrow move constructible");

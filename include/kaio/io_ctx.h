@@ -178,9 +178,11 @@ struct io_ctx_stats {
 	unsigned long long ring_reaps;      /* reaps from the completion ring (io_uring: its
 					       completion queue), no system call */
 	unsigned long long worker_requests; /* requests run by a worker thread (see io_ctx_read) */
-	unsigned long long nowait_retries;  /* of which: direct I/O the kernel would have blocked on */
-	unsigned long long nowait_refusals; /* io_submit calls refused for RWF_NOWAIT (EOPNOTSUPP),
-					       at most one per direction: the file system lacks it */
+	unsigned long long
+		nowait_retries; /* of which: direct I/O the kernel would have blocked on */
+	unsigned long long
+		nowait_refusals; /* io_submit calls refused for RWF_NOWAIT (EOPNOTSUPP),
+				    at most one per direction: the file system lacks it */
 	unsigned long long fixed_buffer_requests; /* requests sent with a registered buffer */
 	unsigned long long reserved[3];
 };
@@ -196,7 +198,8 @@ struct io_ctx_stats {
  */
 KAIO_API int io_ctx_create(struct io_ctx *io_ctx, int capacity, int (*wait_cb)(int wait_fd));
 
-/* io_ctx_create() with options (NULL: defaults). Nonzero reserved fields or unknown flags: -EINVAL. */
+/* io_ctx_create() with options (NULL: defaults). Nonzero reserved fields or unknown flags: -EINVAL.
+ */
 KAIO_API int io_ctx_create_opts(struct io_ctx *io_ctx, int capacity, int (*wait_cb)(int wait_fd),
 				const struct io_ctx_options *options);
 

@@ -47,7 +47,8 @@ static int write_and_read_back(int fd)
 		printf("io_ctx_create: %s\n", strerror(-rc));
 		return 1;
 	}
-	if (posix_memalign(&written, BLOCK, BLOCK) == 0 && posix_memalign(&read, BLOCK, BLOCK) == 0) {
+	if (posix_memalign(&written, BLOCK, BLOCK) == 0 &&
+	    posix_memalign(&read, BLOCK, BLOCK) == 0) {
 		int i;
 		for (i = 0; i < BLOCK; ++i)
 			((unsigned char *)written)[i] = (unsigned char)(i * 13 + 1);
@@ -83,7 +84,8 @@ int main(void)
 	snprintf(path, sizeof path, "%s/data", directory);
 	fd = open(path, O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		printf("skip: cannot open an O_DIRECT file in %s: %s\n", directory, strerror(errno));
+		printf("skip: cannot open an O_DIRECT file in %s: %s\n", directory,
+		       strerror(errno));
 		rmdir(directory);
 		return 77;
 	}

@@ -54,7 +54,8 @@ int main()
 			}
 		}
 		bool same = std::memcmp(read.data(), written.data(), read.size()) == 0;
-		std::printf("write: %d, read: %d, bytes %s\n", wrote, got, same ? "equal" : "differ");
+		std::printf("write: %d, read: %d, bytes %s\n", wrote, got,
+			    same ? "equal" : "differ");
 		if (wrote == 4096 && got == 4096 && same)
 			status = 0;
 	} catch (const std::exception &error) {

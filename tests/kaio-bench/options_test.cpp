@@ -72,11 +72,29 @@ TEST(BenchOptions, DefaultsAreFios)
 
 TEST(BenchOptions, TakesNameEqualsValueAndNameSpaceValue)
 {
-	options wanted =
-		parsed({"--bs=8k", "--iodepth", "64", "--rw", "randrw", "--rwmixread=70", "--size",
-			"1g", "--numjobs=4", "--engine", "psync", "--output-format=json", "--fsync",
-			"16", "--seed=7", "--verify", "--filename", "/tmp/x", "--number_ios=100",
-			"--submit", "gathered", "--wait=poll", "--direct=0"});
+	options wanted = parsed({"--bs=8k",
+				 "--iodepth",
+				 "64",
+				 "--rw",
+				 "randrw",
+				 "--rwmixread=70",
+				 "--size",
+				 "1g",
+				 "--numjobs=4",
+				 "--engine",
+				 "psync",
+				 "--output-format=json",
+				 "--fsync",
+				 "16",
+				 "--seed=7",
+				 "--verify",
+				 "--filename",
+				 "/tmp/x",
+				 "--number_ios=100",
+				 "--submit",
+				 "gathered",
+				 "--wait=poll",
+				 "--direct=0"});
 	EXPECT_EQ(wanted.bs, 8192U);
 	EXPECT_EQ(wanted.iodepth, 64U);
 	EXPECT_EQ(wanted.rw, rw_mode::randrw);
@@ -178,7 +196,8 @@ TEST(BenchOptions, NamesMustBeKnown)
 			   "randwrite or randrw)");
 	expect_usage_error({"--engine=libaio"}, "--engine: unknown value 'libaio'");
 	expect_usage_error({"--output-format=xml"}, "--output-format: unknown value 'xml'");
-	expect_usage_error({"--wait=spin"}, "--wait: unknown value 'spin' (expected getevents or poll)");
+	expect_usage_error({"--wait=spin"},
+			   "--wait: unknown value 'spin' (expected getevents or poll)");
 	expect_usage_error({"--direct=2"}, "--direct");
 	expect_usage_error({"--backend=io_uring"},
 			   "--backend: unknown value 'io_uring' (expected aio, uring or auto)");

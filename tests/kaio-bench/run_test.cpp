@@ -78,16 +78,16 @@ void expect_results(const json &results, const std::string &where)
 			  results["write"]["ios"].get<std::uint64_t>(),
 		  results["ios"].get<std::uint64_t>())
 		<< where;
-	for (const char *key :
-	     {"submit_calls", "getevents_calls", "ring_reaps", "eventfd_reads", "waits",
-	      "worker_requests", "nowait_retries"})
+	for (const char *key : {"submit_calls", "getevents_calls", "ring_reaps", "eventfd_reads",
+				"waits", "worker_requests", "nowait_retries"})
 		EXPECT_TRUE(results["kaio"].contains(key)) << where << ".kaio." << key;
 }
 
 // Through the page cache kaio runs every request on its worker threads, and says so.
 TEST(BenchBufferedFile, ReportsThatWorkersRanEveryRequest)
 {
-	if (const char *backend = std::getenv("KAIO_BACKEND"); backend && std::string(backend) == "uring")
+	if (const char *backend = std::getenv("KAIO_BACKEND");
+	    backend && std::string(backend) == "uring")
 		GTEST_SKIP() << "io_uring runs buffered requests itself: kaio's workers serve AIO";
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	json report = report_of(on(file) + "--direct=0 --rw=randrw --verify --number_ios=2000");
@@ -152,8 +152,8 @@ TEST_P(BenchEngine, JsonHasEveryDocumentedKey)
 	EXPECT_EQ(report["filename"], file.path().string());
 	EXPECT_TRUE(report["runtime_s"].is_null()) << "only --number_ios limits this run";
 	EXPECT_EQ(report["number_ios"], 3000);
-	for (const char *key : {"version", "fsync", "verify", "seed", "verify_result", "direct",
-				"submit", "wait"})
+	for (const char *key :
+	     {"version", "fsync", "verify", "seed", "verify_result", "direct", "submit", "wait"})
 		EXPECT_TRUE(report.contains(key)) << key;
 	expect_results(report, "total");
 	ASSERT_EQ(report["jobs"].size(), 1U);
@@ -303,8 +303,8 @@ TEST(BenchRun, ReportNamesTheBackendUsedAndCountsFixedBuffers)
 TEST(BenchRun, UnknownKaioBackendInTheEnvironmentIsAClearError)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(file);
-	command_result result = run_command("KAIO_BACKEND=io-uring " + shell_quoted(KAIO_BENCH) + " " +
-					    on(file) + "--number_ios=1");
+	command_result result = run_command("KAIO_BACKEND=io-uring " + shell_quoted(KAIO_BENCH) +
+					    " " + on(file) + "--number_ios=1");
 	EXPECT_EQ(result.exit_status, 1);
 	EXPECT_NE(result.output.find("KAIO_BACKEND='io-uring' names no backend"), std::string::npos)
 		<< result.output;

@@ -22,9 +22,10 @@ TEST(KaioCpAioLimit, ExhaustedAioMaxNrIsExplained)
 	// Room for 8 requests; the copy wants 16 in flight.
 	aio_reservation nearly_all(8);
 	if (aio_max_nr() - aio_nr() > 8)
-		GTEST_SKIP() << "could not use up aio-max-nr (aio-nr " << aio_nr() << ", aio-max-nr "
-			     << aio_max_nr() << ")";
-	command_result result = run_kaio_cp("--bs 1m --iodepth 16 " + operands(source, destination));
+		GTEST_SKIP() << "could not use up aio-max-nr (aio-nr " << aio_nr()
+			     << ", aio-max-nr " << aio_max_nr() << ")";
+	command_result result =
+		run_kaio_cp("--bs 1m --iodepth 16 " + operands(source, destination));
 	EXPECT_EQ(result.exit_status, 1) << result.output;
 	for (const char *part : {"kaio-cp: cannot create an AIO context for 16 requests: "
 				 "/proc/sys/fs/aio-max-nr is exhausted (aio-nr ",

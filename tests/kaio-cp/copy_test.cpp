@@ -52,14 +52,14 @@ TEST_P(KaioCpSizes, CopiesExactly)
 	expect_exact_copy(scratch.directory(), size, options.arguments);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-	AroundSectorsAndBlocks, KaioCpSizes,
-	::testing::Combine(::testing::Values(0, 1, 511, 512, 4095, mib + 1),
-			   ::testing::Values(defaults, one_sector_one_deep, odd_block)),
-	[](const auto &test) {
-		return "Size" + std::to_string(std::get<0>(test.param)) + "_" +
-		       std::get<1>(test.param).name;
-	});
+INSTANTIATE_TEST_SUITE_P(AroundSectorsAndBlocks, KaioCpSizes,
+			 ::testing::Combine(::testing::Values(0, 1, 511, 512, 4095, mib + 1),
+					    ::testing::Values(defaults, one_sector_one_deep,
+							      odd_block)),
+			 [](const auto &test) {
+				 return "Size" + std::to_string(std::get<0>(test.param)) + "_" +
+					std::get<1>(test.param).name;
+			 });
 
 constexpr std::uint64_t large_size = 300 * mib + 12345;
 

@@ -12,8 +12,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void expect_refused(const fs::path &source, const fs::path &destination,
-		    const std::string &message)
+void expect_refused(const fs::path &source, const fs::path &destination, const std::string &message)
 {
 	command_result result = run_kaio_cp("-v " + operands(source, destination));
 	EXPECT_EQ(result.exit_status, 1) << result.output;

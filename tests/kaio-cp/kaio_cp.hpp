@@ -55,7 +55,7 @@ inline void write_random_file(const std::filesystem::path &path, std::uint64_t s
 // The first offset where the two files differ (including where the shorter one ends), or
 // nothing when they are byte for byte the same.
 inline std::optional<std::uint64_t> first_difference(const std::filesystem::path &a,
-						      const std::filesystem::path &b)
+						     const std::filesystem::path &b)
 {
 	std::ifstream left(a, std::ios::binary);
 	std::ifstream right(b, std::ios::binary);
@@ -67,11 +67,11 @@ inline std::optional<std::uint64_t> first_difference(const std::filesystem::path
 		auto left_got = static_cast<std::size_t>(left.gcount());
 		auto right_got = static_cast<std::size_t>(right.gcount());
 		std::size_t common = std::min(left_got, right_got);
-		auto at = static_cast<std::uint64_t>(
-			std::mismatch(left_chunk.begin(), left_chunk.begin() + common,
-				      right_chunk.begin())
-				.first -
-			left_chunk.begin());
+		auto at = static_cast<std::uint64_t>(std::mismatch(left_chunk.begin(),
+								   left_chunk.begin() + common,
+								   right_chunk.begin())
+							     .first -
+						     left_chunk.begin());
 		if (at < common || left_got != right_got)
 			return offset + at;
 		if (left_got < mib)

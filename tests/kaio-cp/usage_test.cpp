@@ -20,8 +20,8 @@ TEST(KaioCpUsage, HelpListsTheOptions)
 {
 	command_result result = run_kaio_cp("--help");
 	EXPECT_EQ(result.exit_status, 0) << result.output;
-	for (const char *option : {"SRC", "DST", "--bs", "--iodepth", "--fsync", "--verify",
-				   "--verbose", "--version"})
+	for (const char *option :
+	     {"SRC", "DST", "--bs", "--iodepth", "--fsync", "--verify", "--verbose", "--version"})
 		EXPECT_NE(result.output.find(option), std::string::npos) << option;
 }
 

@@ -1,8 +1,8 @@
 #include "model/model_run.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <libaio.h>
+#include <poll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 

@@ -39,8 +39,8 @@ void stress_counts::add(const stress_counts &other)
 }
 
 stress_worker::stress_worker(const worker_settings &settings)
-    : settings_(settings), random_(settings.seed), ops_(static_cast<std::size_t>(settings.depth)),
-      blocks_(settings.blocks)
+	: settings_(settings), random_(settings.seed),
+	  ops_(static_cast<std::size_t>(settings.depth)), blocks_(settings.blocks)
 {
 	for (op &request : ops_) {
 		request.worker = this;

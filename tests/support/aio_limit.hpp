@@ -19,8 +19,14 @@ inline std::uint64_t proc_value(const char *path)
 	return value;
 }
 
-inline std::uint64_t aio_nr() { return proc_value("/proc/sys/fs/aio-nr"); }
-inline std::uint64_t aio_max_nr() { return proc_value("/proc/sys/fs/aio-max-nr"); }
+inline std::uint64_t aio_nr()
+{
+	return proc_value("/proc/sys/fs/aio-nr");
+}
+inline std::uint64_t aio_max_nr()
+{
+	return proc_value("/proc/sys/fs/aio-max-nr");
+}
 
 // Holds kernel AIO contexts until at most `left` events of aio-max-nr are free; gives them back
 // when destroyed. io_setup counts each context's requested events against the limit.
@@ -32,11 +38,14 @@ public:
 			std::uint64_t in_use = aio_nr(), limit = aio_max_nr();
 			if (in_use + left >= limit)
 				return;
-			// A context's capacity is below 2^16 for kaio: take the rest in such pieces.
-			auto events = static_cast<int>(std::min<std::uint64_t>(limit - in_use - left, 65535));
+			// A context's capacity is below 2^16 for kaio: take the rest in such
+			// pieces.
+			auto events = static_cast<int>(
+				std::min<std::uint64_t>(limit - in_use - left, 65535));
 			io_context_t context = nullptr;
 			if (io_setup(events, &context) != 0)
-				return; // someone else took it meanwhile: what is left is small enough
+				return; // someone else took it meanwhile: what is left is small
+					// enough
 			contexts_.push_back(context);
 		}
 	}

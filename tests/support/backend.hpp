@@ -41,8 +41,8 @@ private:
 } // namespace kaio::testing
 
 // In a test: skip it, saying why, in the io_uring pass.
-#define KAIO_SKIP_ON_URING(why)                                                                  \
-	do {                                                                                     \
-		if (::kaio::testing::uring_by_default())                                       \
-			GTEST_SKIP() << "AIO only: " << (why);                                   \
+#define KAIO_SKIP_ON_URING(why)                                                                    \
+	do {                                                                                       \
+		if (::kaio::testing::uring_by_default())                                           \
+			GTEST_SKIP() << "AIO only: " << (why);                                     \
 	} while (0)

@@ -15,7 +15,10 @@ namespace kaio::testing {
 constexpr std::size_t block = 4096;
 constexpr int block_result = static_cast<int>(block); // what a whole-block transfer returns
 
-inline long long offset_of(unsigned index) { return static_cast<long long>(index * block); }
+inline long long offset_of(unsigned index)
+{
+	return static_cast<long long>(index * block);
+}
 
 // The block tagged `tag`, written at `to`.
 inline void fill_block(std::byte *to, unsigned tag)

@@ -24,11 +24,14 @@ std::string in_child(Check check)
 	if (child < 0)
 		return "fork failed";
 	if (child == 0) {
-		::prctl(PR_SET_PDEATHSIG, SIGKILL); // a hung child goes with a test killed for its time
+		::prctl(PR_SET_PDEATHSIG,
+			SIGKILL); // a hung child goes with a test killed for its time
 		::close(pipe_fds[0]);
 		std::string failure = check();
-		[[maybe_unused]] ssize_t ignored = ::write(pipe_fds[1], failure.data(), failure.size());
-		::_exit(failure.empty() ? 0 : 1); // no atexit handlers, no gtest teardown in the child
+		[[maybe_unused]] ssize_t ignored =
+			::write(pipe_fds[1], failure.data(), failure.size());
+		::_exit(failure.empty() ? 0
+					: 1); // no atexit handlers, no gtest teardown in the child
 	}
 	::close(pipe_fds[1]);
 	std::string failure;

@@ -21,10 +21,9 @@ public:
 	explicit direct_file(int flags = O_RDWR | O_CREAT | O_DIRECT)
 	{
 		const char *base = std::getenv("KAIO_TEST_DIR");
-		std::string pattern =
-			(base != nullptr ? std::filesystem::path(base)
-					 : std::filesystem::temp_directory_path()) /
-			"kaio-test-XXXXXX";
+		std::string pattern = (base != nullptr ? std::filesystem::path(base)
+						       : std::filesystem::temp_directory_path()) /
+				      "kaio-test-XXXXXX";
 		if (::mkdtemp(pattern.data()) == nullptr) {
 			error_ = errno;
 			return;

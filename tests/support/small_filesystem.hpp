@@ -22,8 +22,7 @@ public:
 	// Mounts nothing yet: `directory` holds the image and the mount point.
 	explicit small_filesystem(const std::filesystem::path &directory)
 		: image_(directory / "filesystem.img"), mount_point_(directory / "mnt")
-	{
-	}
+	{}
 
 	~small_filesystem()
 	{
@@ -49,7 +48,8 @@ public:
 		command_result made = run_command(mkfs + " " + shell_quoted(image_));
 		if (made.exit_status != 0)
 			return mkfs + " cannot make a filesystem image: " + made.output;
-		return mount("mount -o loop " + shell_quoted(image_) + " " + shell_quoted(mount_point_));
+		return mount("mount -o loop " + shell_quoted(image_) + " " +
+			     shell_quoted(mount_point_));
 	}
 
 	const std::filesystem::path &mount_point() const { return mount_point_; }

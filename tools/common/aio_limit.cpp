@@ -24,9 +24,10 @@ std::string aio_limit_advice(std::uint64_t run_needs)
 	std::uint64_t limit = proc_value("/proc/sys/fs/aio-max-nr");
 	// A power of two with room to spare: what an administrator would type.
 	std::uint64_t enough = std::bit_ceil(std::max(2 * limit, in_use + run_needs));
-	return fmt::format("/proc/sys/fs/aio-max-nr is exhausted (aio-nr {}, aio-max-nr {}, this run "
-			   "needs {}); raise it with: sysctl -w fs.aio-max-nr={}",
-			   in_use, limit, run_needs, enough);
+	return fmt::format(
+		"/proc/sys/fs/aio-max-nr is exhausted (aio-nr {}, aio-max-nr {}, this run "
+		"needs {}); raise it with: sysctl -w fs.aio-max-nr={}",
+		in_use, limit, run_needs, enough);
 }
 
 } // namespace kaio::tools

@@ -8,8 +8,7 @@ namespace kaio::tools {
 
 status_line::status_line(bool wanted)
 	: enabled_(wanted && ::isatty(STDERR_FILENO) == 1), next_(clock::now())
-{
-}
+{}
 
 bool status_line::due() const
 {

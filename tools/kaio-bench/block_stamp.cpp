@@ -106,12 +106,9 @@ stamp_check check_block(std::span<const std::byte> block, std::uint64_t offset,
 std::string describe(const stamp_check &check)
 {
 	switch (check.fault) {
-	case stamp_fault::none:
-		return "ok";
-	case stamp_fault::no_stamp:
-		return "no stamp (not written by kaio-bench, or overwritten)";
-	case stamp_fault::bad_checksum:
-		return "checksum mismatch";
+	case stamp_fault::none: return "ok";
+	case stamp_fault::no_stamp: return "no stamp (not written by kaio-bench, or overwritten)";
+	case stamp_fault::bad_checksum: return "checksum mismatch";
 	case stamp_fault::wrong_offset:
 		return fmt::format("holds the block written for offset {}", check.found);
 	case stamp_fault::wrong_generation:

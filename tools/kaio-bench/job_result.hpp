@@ -31,8 +31,9 @@ struct job_result {
 	std::vector<std::string> messages; // "read at offset 4096: Input/output error"
 	double elapsed_s = 0;
 	cpu_time cpu;
-	kaio::context_stats kaio;                  // zero for the psync engine
-	kaio::backend backend = kaio::backend::from_environment; // kaio: the one the context runs on
+	kaio::context_stats kaio; // zero for the psync engine
+	kaio::backend backend =
+		kaio::backend::from_environment;   // kaio: the one the context runs on
 	std::vector<std::uint64_t> written_blocks; // a bitmap, with --verify
 
 	std::uint64_t ios() const noexcept { return read.ios + write.ios; }

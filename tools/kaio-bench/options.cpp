@@ -19,10 +19,8 @@ namespace {
 constexpr unsigned max_numjobs = 1024;
 
 constexpr std::array rw_names{
-	std::pair{"read", rw_mode::read},
-	std::pair{"write", rw_mode::write},
-	std::pair{"randread", rw_mode::randread},
-	std::pair{"randwrite", rw_mode::randwrite},
+	std::pair{"read", rw_mode::read},         std::pair{"write", rw_mode::write},
+	std::pair{"randread", rw_mode::randread}, std::pair{"randwrite", rw_mode::randwrite},
 	std::pair{"randrw", rw_mode::randrw},
 };
 constexpr std::array engine_names{
@@ -120,7 +118,8 @@ void add_options(CLI::App &app, options &wanted, typed_options &typed)
 	add("--filename", "PATH", wanted.filename, "File or block device (default kaio-bench.dat)");
 	add("--size", "SIZE", typed.size,
 	    "Bytes of the file to use, a multiple of 512 (default 1g)");
-	add("--rw", "MODE", typed.rw, "read, write, randread, randwrite or randrw (default randread)");
+	add("--rw", "MODE", typed.rw,
+	    "read, write, randread, randwrite or randrw (default randread)");
 	add("--rwmixread", "PERCENT", typed.rwmixread, "Percent of reads in randrw (default 50)");
 	add("--bs", "SIZE", typed.bs, "Bytes per I/O, a multiple of 512 (default 4k)");
 	add("--iodepth", "N", typed.iodepth, "I/Os in flight per job, 1..65535 (default 32)");
@@ -139,7 +138,8 @@ void add_options(CLI::App &app, options &wanted, typed_options &typed)
 	add("--backend", "NAME", typed.backend,
 	    "aio, uring or auto: kaio's kernel interface (default $KAIO_BACKEND, else aio)");
 	app.add_flag("--fixedbufs", wanted.fixedbufs,
-		     "Register the buffers and the file with io_uring (fio's fixedbufs=1 registerfiles=1)");
+		     "Register the buffers and the file with io_uring (fio's fixedbufs=1 "
+		     "registerfiles=1)");
 	add("--fsync", "N", typed.fsync, "fdatasync every N writes (default 0: never)");
 	add("--seed", "N", typed.seed, "Seed of the random offsets (default fixed)");
 	app.add_flag("--verify", wanted.verify, "Stamp written blocks and check them; check reads");

@@ -28,8 +28,8 @@ struct options {
 
 	std::string filename = "kaio-bench.dat";
 	std::optional<std::uint64_t> size; // none: 1 GiB, or a block device's size
-	rw_mode rw = rw_mode::randread; // the workload people ask a disk about first
-	unsigned rwmixread = 50; // percent of reads in randrw
+	rw_mode rw = rw_mode::randread;    // the workload people ask a disk about first
+	unsigned rwmixread = 50;           // percent of reads in randrw
 	std::uint64_t bs = 4096;
 	unsigned iodepth = 32;
 	std::optional<double> runtime_s;         // none: 10 s, or no limit with number_ios
@@ -39,8 +39,10 @@ struct options {
 	engine_kind engine = engine_kind::kaio;
 	submit_mode submit = submit_mode::early; // fio sends each I/O as its slot frees
 	wait_mode wait = wait_mode::getevents;   // fio's libaio engine waits in io_getevents too
-	kaio::backend backend = kaio::backend::from_environment; // the library's: KAIO_BACKEND, else aio
-	bool fixedbufs = false; // register the buffers and the file (io_uring), as fio's fixedbufs=1
+	kaio::backend backend =
+		kaio::backend::from_environment; // the library's: KAIO_BACKEND, else aio
+	bool fixedbufs =
+		false; // register the buffers and the file (io_uring), as fio's fixedbufs=1
 	std::uint64_t fsync_every = 0; // writes per fdatasync; 0: never
 	bool verify = false;
 	bool direct = true; // O_DIRECT; --direct=0 shows kaio's worker threads at work

@@ -20,10 +20,8 @@ struct percentile_point {
 };
 
 constexpr std::array percentile_points{
-	percentile_point{"p50", "p50", 50},
-	percentile_point{"p90", "p90", 90},
-	percentile_point{"p99", "p99", 99},
-	percentile_point{"p99.9", "p999", 99.9},
+	percentile_point{"p50", "p50", 50},         percentile_point{"p90", "p90", 90},
+	percentile_point{"p99", "p99", 99},         percentile_point{"p99.9", "p999", 99.9},
 	percentile_point{"p99.99", "p9999", 99.99},
 };
 
@@ -105,7 +103,8 @@ std::string job_text(const std::string &title, const job_result &job, const opti
 	if (wanted.engine == engine_kind::kaio)
 		text += fmt::format(
 			"  kaio: io_submit per I/O={:.3f}, io_getevents per I/O={:.3f}, "
-			"ring reaps per I/O={:.3f}, eventfd reads={}, waits={}, worker share={:.3f} "
+			"ring reaps per I/O={:.3f}, eventfd reads={}, waits={}, worker "
+			"share={:.3f} "
 			"(nowait retries {})\n",
 			per_io(job.kaio.submit_calls, job), per_io(job.kaio.getevents_calls, job),
 			per_io(job.kaio.ring_reaps, job), job.kaio.eventfd_reads, job.kaio.waits,
@@ -128,8 +127,8 @@ std::string header_text(const run_summary &summary)
 			   "filename={}\n",
 			   KAIO_VERSION_STRING, name_of(wanted.rw), mix,
 			   tools::format_bytes(double(wanted.bs)), wanted.iodepth, wanted.numjobs,
-			   name_of(wanted.engine), submit, tools::format_bytes(double(summary.size)),
-			   wanted.filename);
+			   name_of(wanted.engine), submit,
+			   tools::format_bytes(double(summary.size)), wanted.filename);
 }
 
 // --- JSON ---------------------------------------------------------------------------------
@@ -191,8 +190,9 @@ json options_json(const run_summary &summary)
 		{"engine", name_of(wanted.engine)},
 		{"submit", name_of(wanted.submit)},
 		{"wait", name_of(wanted.wait)},
-		{"backend", wanted.engine == engine_kind::kaio ? json(name_of(summary.total.backend))
-							       : json(nullptr)},
+		{"backend", wanted.engine == engine_kind::kaio
+				    ? json(name_of(summary.total.backend))
+				    : json(nullptr)},
 		{"fixedbufs", wanted.fixedbufs},
 		{"runtime_s", runtime ? json(*runtime) : json(nullptr)},
 		{"number_ios", wanted.number_ios ? json(*wanted.number_ios) : json(nullptr)},

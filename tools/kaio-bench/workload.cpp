@@ -38,13 +38,10 @@ bool workload::next_is_write() noexcept
 {
 	switch (rw_) {
 	case rw_mode::read:
-	case rw_mode::randread:
-		return false;
+	case rw_mode::randread: return false;
 	case rw_mode::write:
-	case rw_mode::randwrite:
-		return true;
-	case rw_mode::randrw:
-		break;
+	case rw_mode::randwrite: return true;
+	case rw_mode::randrw: break;
 	}
 	return random() % 100 >= rwmixread_;
 }

@@ -16,8 +16,7 @@ std::size_t write_length(std::size_t data_bytes, std::size_t block_size)
 
 } // namespace
 
-copier::copier(transfer job)
-	: job_(std::move(job)), context_(make_context(blocks_needed(job_)))
+copier::copier(transfer job) : job_(std::move(job)), context_(make_context(blocks_needed(job_)))
 {
 	blocks_.resize(static_cast<std::size_t>(blocks_needed(job_)));
 	for (block &each : blocks_)

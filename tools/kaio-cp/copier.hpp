@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "kaio/aligned_buffer.hpp"
 #include "failure.hpp"
+#include "kaio/aligned_buffer.hpp"
 #include "kaio/context.hpp"
 #include "progress.hpp"
 #include "transfer.hpp"

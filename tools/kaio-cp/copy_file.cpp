@@ -16,14 +16,12 @@ namespace {
 transfer transfer_of(file_end source, file_end destination, std::uint64_t size,
 		     const options &wanted)
 {
-	return {std::move(source), std::move(destination), size, wanted.block_size,
-		wanted.iodepth};
+	return {std::move(source), std::move(destination), size, wanted.block_size, wanted.iodepth};
 }
 
 // Returns the seconds the I/O took, without the set-up and tear-down of the pipeline: the
 // kernel's io_destroy alone may take tens of milliseconds.
-double copy_blocks(const source_file &source, destination_file &destination,
-		   const options &wanted)
+double copy_blocks(const source_file &source, destination_file &destination, const options &wanted)
 {
 	copier pipeline(transfer_of(end_of(source), end_of(destination), source.size, wanted));
 	auto start = std::chrono::steady_clock::now();

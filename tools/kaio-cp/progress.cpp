@@ -31,8 +31,7 @@ std::string duration(double seconds)
 
 progress_bar::progress_bar(std::string label, std::uint64_t total)
 	: label_(std::move(label)), total_(total)
-{
-}
+{}
 
 progress_bar::~progress_bar()
 {

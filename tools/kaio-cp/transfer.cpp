@@ -41,8 +41,8 @@ kaio::context make_context(int capacity)
 		if (code == EAGAIN)
 			reason = tools::aio_limit_advice(static_cast<std::uint64_t>(capacity)) +
 				 ", or lower --iodepth";
-		throw failure(fmt::format("cannot create an AIO context for {} requests: {}", capacity,
-					  reason));
+		throw failure(fmt::format("cannot create an AIO context for {} requests: {}",
+					  capacity, reason));
 	} catch (const std::bad_alloc &) {
 		throw system_failure("cannot create an AIO context", ENOMEM);
 	}
