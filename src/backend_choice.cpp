@@ -13,7 +13,9 @@ namespace {
 // error rather than a silent AIO, so a typo cannot pass for a run on io_uring.
 int backend_from_environment(backend &out)
 {
-	const char *value = std::getenv("KAIO_BACKEND");
+	// Read, never written, by kaio; a program that changes its environment from another thread
+	// while it creates contexts has a race of its own.
+	const char *value = std::getenv("KAIO_BACKEND"); // NOLINT(concurrency-mt-unsafe)
 	std::string_view name = value == nullptr ? "" : value;
 	if (name.empty() || name == "aio")
 		out = backend::aio;

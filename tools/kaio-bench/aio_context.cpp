@@ -35,6 +35,7 @@ kaio::context open_context(unsigned capacity, std::uint64_t run_needs, bool subm
 		if (error.code().value() == EAGAIN)
 			throw aio_limit_failure(capacity, run_needs);
 		if (error.code().value() == EINVAL && backend == kaio::backend::from_environment) {
+			// NOLINTNEXTLINE(concurrency-mt-unsafe): nothing here sets the environment
 			const char *name = std::getenv("KAIO_BACKEND");
 			throw run_failure(fmt::format(
 				"KAIO_BACKEND='{}' names no backend (expected aio, uring or auto)",
