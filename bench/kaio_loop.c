@@ -6,8 +6,9 @@
  *   kaio_loop [--filename kaio-bench.dat] [--size 1g] [--bs 4k] [--iodepth 32]
  *             [--runtime 10 | --number_ios N] [--rw randread|randwrite|read]
  *
- * The loop: a context of capacity iodepth created with IO_CTX_DEFER_SUBMIT, iodepth requests
- * queued, then io_ctx_process() over and over. Each completion's callback checks the result and
+ * The loop: a context of capacity iodepth created with IO_CTX_DEFER_SUBMIT and IO_CTX_DIRECT_ONLY
+ * (its file is opened with O_DIRECT: no check per io_submit for files that would block), iodepth
+ * requests queued, then io_ctx_process() over and over. Each completion's callback checks the result and
  * queues the slot's next request; kaio gathers what the callbacks of one io_ctx_process()
  * submit into one io_submit, as raw_libaio resubmits one io_getevents batch in one io_submit.
  * Waiting is kaio's default (poll(2) on its eventfd). The --runtime deadline is read once per
@@ -80,7 +81,7 @@ static void set_up_slots(struct run *r)
 		r->slots[i].run = r;
 		r->slots[i].buffer = bench_loop_buffer(&r->loop, i);
 	}
-	options.flags = IO_CTX_DEFER_SUBMIT;
+	options.flags = IO_CTX_DEFER_SUBMIT | IO_CTX_DIRECT_ONLY; /* bench_loop opens with O_DIRECT */
 	rc = io_ctx_create_opts(&r->ctx, depth, NULL, &options);
 	if (rc < 0)
 		bench_loop_fail(&r->loop, 1, "io_ctx_create_opts", -rc);

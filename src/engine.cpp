@@ -64,6 +64,7 @@ engine::engine(engine_options &&options, kernel_aio &kernel, io_context_t kernel
 	  ring_(options.reap_with_syscall ? nullptr : kernel_.completion_ring(kernel_context)),
 	  eventfd_(eventfd), capacity_(options.capacity), defer_submit_(options.defer_submit),
 	  submit_early_(options.submit_early), wait_in_getevents_(options.wait_in_getevents),
+	  routes_blocking_files_(backend == kaio::backend::aio && !options.direct_only),
 	  wait_(std::move(options.wait)),
 	  slots_(new request_slot[static_cast<std::size_t>(capacity_)]),
 	  inline_iov_(new iovec[static_cast<std::size_t>(capacity_) * inline_iovecs]),
@@ -191,7 +192,7 @@ int engine::flush()
 // is empty or requests of ours are in the kernel, whose completions will let it be sent later.
 int engine::send_queue()
 {
-	if (backend_ == kaio::backend::aio)
+	if (routes_blocking_files_)
 		send_blocking_to_workers();
 	int sent = 0;
 	int transient_failures = 0;

@@ -32,6 +32,7 @@ struct engine_options {
 	bool submit_early = false;      // see IO_CTX_SUBMIT_EARLY
 	bool wait_in_getevents = false; // see IO_CTX_WAIT_IN_GETEVENTS; only without `wait`
 	bool nowait_writes = false;     // see IO_CTX_NOWAIT_WRITES
+	bool direct_only = false;       // see IO_CTX_DIRECT_ONLY
 	wait_callback wait;             // empty: poll(2)
 	kernel_aio *kernel = nullptr;   // null: the real kernel, through `backend`
 	kaio::backend backend = kaio::backend::from_environment;
@@ -127,6 +128,9 @@ private:
 	bool defer_submit_;
 	bool submit_early_;
 	bool wait_in_getevents_;
+	// AIO would block on files without O_DIRECT: look for them, unless the caller promised
+	// there are none (IO_CTX_DIRECT_ONLY). io_uring never blocks on any.
+	bool routes_blocking_files_;
 	std::size_t early_batch_ = 1; // with submit_early: the queue length that sends it now
 	wait_callback wait_;
 

@@ -85,6 +85,26 @@ TEST(BlockingFiles, BufferedFileRequestsRunOnWorkersWithTheirData)
 	EXPECT_EQ(stats.in_kernel, 0u);
 }
 
+// The caller's promise that every fd is O_DIRECT (IO_CTX_DIRECT_ONLY) turns the check off: a
+// buffered file then goes to the kernel like any other, which runs it inside io_submit.
+TEST(BlockingFiles, DirectOnlyContextsSendEverythingToTheKernel)
+{
+	KAIO_SKIP_ON_URING("io_uring has no workers of kaio's to turn off");
+	direct_file file(O_RDWR | O_CREAT);
+	ASSERT_GE(file.fd(), 0) << file.unusable_reason();
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_DIRECT_ONLY;
+	context_guard guard;
+	ASSERT_EQ(io_ctx_create_opts(&guard.ctx, 4, nullptr, &options), 0);
+	kaio::aligned_buffer out(block);
+	std::memset(out.data(), 'o', block);
+	completion done;
+	ASSERT_GT(io_ctx_write(&guard.ctx, file.fd(), out.data(), block, 0, record, &done), 0);
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	EXPECT_EQ(done.result, static_cast<int>(block));
+	EXPECT_EQ(stats_of(guard.ctx).worker_requests, 0u);
+}
+
 TEST(BlockingFiles, SyncsOfABufferedFileRunOnWorkers)
 {
 	direct_file file(O_RDWR | O_CREAT);

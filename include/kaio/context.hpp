@@ -40,6 +40,8 @@ struct context_options {
 	bool wait_in_getevents = false;
 	// RWF_NOWAIT on O_DIRECT writes too (IO_CTX_NOWAIT_WRITES).
 	bool nowait_writes = false;
+	// Every fd is O_DIRECT: skip the check that sends others to workers (IO_CTX_DIRECT_ONLY).
+	bool direct_only = false;
 	// How to wait for the eventfd; see io_ctx_create(). Empty: block in poll(2).
 	wait_callback wait;
 	// The kernel interface: see IO_CTX_BACKEND_* (from_environment: KAIO_BACKEND, else aio).

@@ -162,6 +162,14 @@ struct io_ctx_options {
  */
 #define IO_CTX_NOWAIT_WRITES (1u << 4)
 
+/*
+ * The caller promises that every fd it gives this context was opened with O_DIRECT: kaio skips
+ * its check (one fcntl per descriptor and io_submit call) and sends everything to the kernel. A
+ * file without O_DIRECT then runs inside io_submit, blocking the caller, as with plain libaio.
+ * For storage engines that open every file themselves; saves a system call per batch.
+ */
+#define IO_CTX_DIRECT_ONLY (1u << 5)
+
 /* Counters since creation, read with io_ctx_get_stats(). */
 struct io_ctx_stats {
 	unsigned long long submitted;       /* requests accepted by the kernel */

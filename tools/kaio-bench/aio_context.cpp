@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <system_error>
+#include <utility>
 
 #include "aio_limit.hpp"
 #include "failure.hpp"
@@ -21,16 +22,13 @@ failure aio_limit_failure(unsigned capacity, std::uint64_t run_needs)
 
 } // namespace
 
-kaio::context open_context(unsigned capacity, std::uint64_t run_needs, bool submit_early,
-			   bool wait_in_getevents, kaio::backend backend)
+kaio::context open_context(unsigned capacity, std::uint64_t run_needs,
+			   kaio::context_options tuning)
 {
+	kaio::backend backend = tuning.backend;
+	tuning.defer_submit = true;
 	try {
-		return kaio::context(int(capacity), {.defer_submit = true,
-						     .reap_with_syscall = false,
-						     .submit_early = submit_early,
-						     .wait_in_getevents = wait_in_getevents,
-						     .wait = {},
-						     .backend = backend});
+		return kaio::context(int(capacity), std::move(tuning));
 	} catch (const std::system_error &error) {
 		if (error.code().value() == EAGAIN)
 			throw aio_limit_failure(capacity, run_needs);

@@ -10,8 +10,8 @@ namespace kaio::bench {
 
 // `run_needs`: the capacity of all the contexts the run creates, for the advice on aio-max-nr.
 // `backend`: from_environment takes KAIO_BACKEND, as plain contexts do.
-kaio::context open_context(unsigned capacity, std::uint64_t run_needs, bool submit_early = false,
-			   bool wait_in_getevents = false,
-			   kaio::backend backend = kaio::backend::from_environment);
+// `tuning`: how the run sends and waits; the context always defers its direct submissions.
+kaio::context open_context(unsigned capacity, std::uint64_t run_needs,
+			   kaio::context_options tuning = {});
 
 } // namespace kaio::bench

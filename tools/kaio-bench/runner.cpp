@@ -29,6 +29,18 @@ unsigned context_capacity(const job_spec &spec)
 	return std::min<unsigned>(spec.iodepth + (syncs ? 1 : 0), kaio::context::max_capacity);
 }
 
+// How the options ask kaio to run. The jobs open the file themselves, with O_DIRECT unless
+// --direct=0: then kaio need not check each batch for files that would block.
+kaio::context_options tuning_of(const options &wanted)
+{
+	kaio::context_options tuning;
+	tuning.submit_early = wanted.submit == submit_mode::early;
+	tuning.wait_in_getevents = wanted.wait == wait_mode::getevents;
+	tuning.direct_only = wanted.direct;
+	tuning.backend = wanted.backend;
+	return tuning;
+}
+
 std::vector<std::unique_ptr<bench_job>> make_jobs(const options &wanted, const target_file &target,
 						  std::uint64_t generation)
 {
@@ -40,9 +52,7 @@ std::vector<std::unique_ptr<bench_job>> make_jobs(const options &wanted, const t
 		std::uint64_t run_needs = std::uint64_t{context_capacity(specs[0])} * specs.size();
 		for (const job_spec &spec : specs)
 			contexts.push_back(open_context(context_capacity(spec), run_needs,
-							wanted.submit == submit_mode::early,
-							wanted.wait == wait_mode::getevents,
-							wanted.backend));
+							tuning_of(wanted)));
 	}
 	std::vector<std::unique_ptr<bench_job>> jobs;
 	for (std::size_t i = 0; i < specs.size(); ++i) {
