@@ -8,11 +8,11 @@
  *
  * The loop: a context of capacity iodepth created with IO_CTX_DEFER_SUBMIT and IO_CTX_DIRECT_ONLY
  * (its file is opened with O_DIRECT: no check per io_submit for files that would block), iodepth
- * requests queued, then io_ctx_process() over and over. Each completion's callback checks the result and
- * queues the slot's next request; kaio gathers what the callbacks of one io_ctx_process()
- * submit into one io_submit, as raw_libaio resubmits one io_getevents batch in one io_submit.
- * Waiting is kaio's default (poll(2) on its eventfd). The --runtime deadline is read once per
- * io_ctx_process(), as raw_libaio reads it once per io_getevents.
+ * requests queued, then io_ctx_process() over and over. Each completion's callback checks the
+ * result and queues the slot's next request; kaio gathers what the callbacks of one
+ * io_ctx_process() submit into one io_submit, as raw_libaio resubmits one io_getevents batch in one
+ * io_submit. Waiting is kaio's default (poll(2) on its eventfd). The --runtime deadline is read
+ * once per io_ctx_process(), as raw_libaio reads it once per io_getevents.
  *
  * Prints one JSON object on stdout: iops, bw_bytes, ios, elapsed_s, cpu_us_per_io, then
  * submit_calls, getevents_calls and ring_reaps from io_ctx_get_stats(). Exits 1 on an I/O
@@ -81,7 +81,8 @@ static void set_up_slots(struct run *r)
 		r->slots[i].run = r;
 		r->slots[i].buffer = bench_loop_buffer(&r->loop, i);
 	}
-	options.flags = IO_CTX_DEFER_SUBMIT | IO_CTX_DIRECT_ONLY; /* bench_loop opens with O_DIRECT */
+	options.flags =
+		IO_CTX_DEFER_SUBMIT | IO_CTX_DIRECT_ONLY; /* bench_loop opens with O_DIRECT */
 	rc = io_ctx_create_opts(&r->ctx, depth, NULL, &options);
 	if (rc < 0)
 		bench_loop_fail(&r->loop, 1, "io_ctx_create_opts", -rc);

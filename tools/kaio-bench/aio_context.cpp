@@ -22,8 +22,7 @@ failure aio_limit_failure(unsigned capacity, std::uint64_t run_needs)
 
 } // namespace
 
-kaio::context open_context(unsigned capacity, std::uint64_t run_needs,
-			   kaio::context_options tuning)
+kaio::context open_context(unsigned capacity, std::uint64_t run_needs, kaio::context_options tuning)
 {
 	kaio::backend backend = tuning.backend;
 	tuning.defer_submit = true;

@@ -51,8 +51,8 @@ std::vector<std::unique_ptr<bench_job>> make_jobs(const options &wanted, const t
 	if (wanted.engine == engine_kind::kaio) {
 		std::uint64_t run_needs = std::uint64_t{context_capacity(specs[0])} * specs.size();
 		for (const job_spec &spec : specs)
-			contexts.push_back(open_context(context_capacity(spec), run_needs,
-							tuning_of(wanted)));
+			contexts.push_back(
+				open_context(context_capacity(spec), run_needs, tuning_of(wanted)));
 	}
 	std::vector<std::unique_ptr<bench_job>> jobs;
 	for (std::size_t i = 0; i < specs.size(); ++i) {
