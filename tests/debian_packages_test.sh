@@ -65,6 +65,8 @@ dpkg-deb -I "$work/libkaio_${version}_amd64.deb" shlibs | grep -q "^libkaio 0 li
 expect_field libkaio-dev Section '^libdevel$'
 expect_field libkaio-dev Depends "(^|, )libkaio \(= $version\)(,|$)"
 expect_field libkaio-dev Depends '(^|, )libaio-dev( |,|$)'
+# libkaio.a needs -luring as much as -laio: a static link in a clean root proved it.
+expect_field libkaio-dev Depends '(^|, )liburing-dev( |,|$)'
 for header in "$source_dir"/include/kaio/* "$build_dir"/include/kaio/version.h; do
 	expect_file libkaio-dev yes "^\./usr/include/kaio/$(basename "$header")$"
 done
