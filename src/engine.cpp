@@ -309,8 +309,12 @@ int engine::process(bool may_wait)
 	// Callbacks may also run inside wait_cb, from another caller's process() (a fiber runtime
 	// runs one per fiber): those count too, and end the wait as one of ours would.
 	std::uint64_t completed_before = stats_.completed;
+	reap_error_ = 0;
 	int ran = run_ready();
 	while (ran == 0 && may_wait && in_kernel_ > 0 && stats_.completed == completed_before) {
+		if (reap_error_ < 0)
+			return std::exchange(reap_error_, 0); // no reap will end a wait
+
 		if (wait_in_getevents_ && on_workers_ == 0) { // only the kernel can finish them
 			++stats_.waits;
 			ran = reap_blocking(); // 0 after EINTR: look again
@@ -362,6 +366,7 @@ int engine::reap()
 		int got = take_events(events, want);
 		if (got == -EINTR && ++interrupted < transient_retries)
 			continue;
+		note_reap_error(got);
 		if (got <= 0)
 			break;
 		ran += deliver(events, got);
@@ -577,9 +582,19 @@ int engine::reap_blocking()
 	++stats_.getevents_calls;
 	int got = kernel_.getevents(kernel_context_, 1, std::min<long>(reap_batch, in_kernel_),
 				    events, nullptr);
+	note_reap_error(got);
 	if (got <= 0)
 		return 0; // EINTR: the caller looks again
 	return deliver(events, got);
+}
+
+// io_getevents failing for good (EPERM under a seccomp filter, EFAULT, EINVAL) would leave
+// process() waiting on an eventfd that no reap will ever drain: keep it for process() to return.
+// EINTR and EAGAIN only mean "not now".
+void engine::note_reap_error(int got) noexcept
+{
+	if (got < 0 && got != -EINTR && got != -EAGAIN)
+		reap_error_ = got;
 }
 
 // --- keys ---------------------------------------------------------------------------------

@@ -113,6 +113,7 @@ private:
 	void drain_eventfd();
 	void drain();
 	int reap_blocking();
+	void note_reap_error(int got) noexcept;
 
 	int key_of(int index) const noexcept;
 	request_slot *slot_of_key(int key) noexcept;
@@ -143,6 +144,7 @@ private:
 
 	unsigned in_kernel_ = 0; // in the kernel or on a worker thread
 	unsigned on_workers_ = 0;
+	int reap_error_ = 0; // what io_getevents failed with for good, for process() to return
 	// RWF_NOWAIT on reads, and on writes when asked, each until the kernel refuses it
 	// (EOPNOTSUPP): what would block then comes back -EAGAIN and goes to a worker instead of
 	// putting this thread to sleep in io_submit. Not on writes by default: on ext4 every write

@@ -457,4 +457,26 @@ TEST(KernelFault, SetupEagainFailsCreateWithoutLeaks)
 	io_ctx_destroy(&ctx); // harmless after a failed create
 }
 
+// io_getevents failing for good (EPERM under a seccomp filter) is returned by process(), which
+// would otherwise wait for a reap that can never happen; the request stays, and completes once
+// io_getevents works again.
+TEST(KernelFault, GeteventsFailingForGoodIsReturnedNotWaitedOn)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	fault_kernel kernel;
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_REAP_SYSCALL;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, &options, &kernel), 0);
+	aligned_buffer into(block);
+	completion done;
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), into.data(), block, 0, record, &done), 0);
+	kernel.getevents_script = {-EPERM};
+	EXPECT_EQ(io_ctx_process(&context.ctx), -EPERM);
+	EXPECT_EQ(done.calls, 0);
+	EXPECT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(done.calls, 1);
+	EXPECT_EQ(done.result, 0); // the file is empty
+}
+
 } // namespace
