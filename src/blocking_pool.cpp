@@ -76,7 +76,7 @@ void blocking_pool::run(iocb *request)
 	if (fd < 0)
 		throw std::system_error(errno, std::system_category(), "kaio worker fd");
 	try {
-		std::lock_guard lock(mutex_);
+		std::unique_lock lock = lock_without_sleeping();
 		if (workers_.empty())
 			start_workers();
 		waiting_.push_back({request, fd});
@@ -97,7 +97,7 @@ void blocking_pool::abandon_after_fork() noexcept
 
 int blocking_pool::take(io_event *out, int max)
 {
-	std::lock_guard lock(mutex_);
+	std::unique_lock lock = lock_without_sleeping();
 	int count = static_cast<int>(
 		std::min<std::size_t>(finished_.size(), static_cast<std::size_t>(max)));
 	std::copy_n(finished_.begin(), count, out);
@@ -130,10 +130,22 @@ void blocking_pool::work()
 		::close(next.fd);
 		lock.lock();
 		finished_.push_back(event);
+		lock.unlock(); // the engine's thread spins for the mutex: hold it no longer than
+			       // this
 		// As the kernel signals an iocb's resfd: the engine's loop wakes and reaps.
 		std::uint64_t one = 1;
 		[[maybe_unused]] ssize_t ignored = ::write(eventfd_, &one, sizeof one);
+		lock.lock();
 	}
+}
+
+// The caller's thread must not sleep, not even on this mutex: a worker holds it only to push
+// or pop one entry, so spinning until it lets go costs less than a futex wait would.
+std::unique_lock<std::mutex> blocking_pool::lock_without_sleeping()
+{
+	while (!mutex_.try_lock()) {
+	}
+	return std::unique_lock(mutex_, std::adopt_lock);
 }
 
 } // namespace kaio::detail

@@ -43,6 +43,7 @@ public:
 private:
 	void start_workers();
 	void work();
+	std::unique_lock<std::mutex> lock_without_sleeping();
 
 	const int eventfd_;
 	std::mutex mutex_;
