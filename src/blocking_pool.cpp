@@ -130,12 +130,10 @@ void blocking_pool::work()
 		::close(next.fd);
 		lock.lock();
 		finished_.push_back(event);
-		lock.unlock(); // the engine's thread spins for the mutex: hold it no longer than
-			       // this
-		// As the kernel signals an iocb's resfd: the engine's loop wakes and reaps.
+		// As the kernel signals an iocb's resfd: the engine's loop wakes and reaps. Under
+		// the lock: once the engine has taken the event it may close the eventfd.
 		std::uint64_t one = 1;
 		[[maybe_unused]] ssize_t ignored = ::write(eventfd_, &one, sizeof one);
-		lock.lock();
 	}
 }
 
