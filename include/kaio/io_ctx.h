@@ -135,11 +135,11 @@ struct io_ctx_options {
 #define IO_CTX_REAP_SYSCALL (1u << 1)
 
 /*
- * Send what callbacks submit early: the first request at once, the next ones in batches that
- * double (2, 4, 8, ...), instead of all together when io_ctx_process() ends. One large io_submit
- * holds its requests back until the whole batch is built and gives them to the device in one
- * go; on some devices (virtio disks) that leaves the device idle meanwhile and costs IOPS at
- * queue depth 8 and more, for fewer system calls. Measure both on your device.
+ * Send what callbacks submit early: the first request at once, the next ones in pairs, instead
+ * of all together when io_ctx_process() ends. An io_submit of more than two requests holds them
+ * back until the whole batch is built and gives them to the device in one go; on some devices
+ * (virtio disks) that leaves the device idle meanwhile and costs IOPS at queue depth 8 and
+ * more, for fewer system calls. Measure both on your device.
  */
 #define IO_CTX_SUBMIT_EARLY (1u << 2)
 
