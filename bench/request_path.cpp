@@ -8,7 +8,11 @@
 //                        io_ctx_flush() (one io_submit), then io_ctx_process() until all N
 //                        callbacks have run; kaio reaps from the completion ring;
 //   kaio_io_ctx_reap_syscall/batch:N
-//                        the same with IO_CTX_REAP_SYSCALL: kaio reaps with io_getevents.
+//                        the same with IO_CTX_REAP_SYSCALL: kaio reaps with io_getevents;
+//   kaio_io_ctx_direct_only/batch:N
+//                        kaio_io_ctx with IO_CTX_DIRECT_ONLY: no fcntl(F_GETFL) per file and
+//                        batch to find files without O_DIRECT; the difference from kaio_io_ctx
+//                        is what that detection costs.
 //
 // The file is in tmpfs ($KAIO_BENCH_DIR, else /dev/shm), where a read is a copy from memory that
 // completes inside io_submit, so what is left is the CPU cost of the request path: the library,
@@ -52,6 +56,7 @@ struct kaio_variant {
 constexpr kaio_variant kaio_variants[] = {
 	{"kaio_io_ctx", IO_CTX_DEFER_SUBMIT},
 	{"kaio_io_ctx_reap_syscall", IO_CTX_DEFER_SUBMIT | IO_CTX_REAP_SYSCALL},
+	{"kaio_io_ctx_direct_only", IO_CTX_DEFER_SUBMIT | IO_CTX_DIRECT_ONLY},
 };
 
 std::string errno_text(const char *what, int err)
