@@ -65,7 +65,7 @@ engine::engine(engine_options &&options, kernel_aio &kernel, io_context_t kernel
 	  eventfd_(eventfd), capacity_(options.capacity), defer_submit_(options.defer_submit),
 	  submit_early_(options.submit_early), wait_in_getevents_(options.wait_in_getevents),
 	  routes_blocking_files_(backend == kaio::backend::aio && !options.direct_only),
-	  wait_(std::move(options.wait)),
+	  screens_batches_(routes_blocking_files_), wait_(std::move(options.wait)),
 	  slots_(new request_slot[static_cast<std::size_t>(capacity_)]),
 	  inline_iov_(new iovec[static_cast<std::size_t>(capacity_) * inline_iovecs]),
 	  overflow_iov_(new std::vector<iovec>[static_cast<std::size_t>(capacity_)]),
@@ -192,8 +192,8 @@ int engine::flush()
 // is empty or requests of ours are in the kernel, whose completions will let it be sent later.
 int engine::send_queue()
 {
-	if (routes_blocking_files_)
-		send_blocking_to_workers();
+	if (screens_batches_)
+		screen_batch();
 	int sent = 0;
 	int transient_failures = 0;
 	while (!queue_.empty()) {
@@ -228,24 +228,29 @@ int engine::send_queue()
 	return sent;
 }
 
-// A file without RWF_NOWAIT support (tmpfs) refuses requests that carry it with EOPNOTSUPP:
-// stop asking it of that direction, and send this request, and those queued behind it, again
-// without it. One refused io_submit per direction and context, counted.
+// A filesystem without RWF_NOWAIT (tmpfs) refuses requests that carry it with EOPNOTSUPP: stop
+// asking it of that filesystem in that direction, and send this request, and those queued
+// behind it, again without it. One refused io_submit per filesystem and direction, counted.
 bool engine::refuses_nowait(iocb &block) noexcept
 {
 	if ((block.aio_rw_flags & RWF_NOWAIT) == 0)
 		return false;
-	auto reads = [](const iocb &one) {
-		return one.aio_lio_opcode == IO_CMD_PREAD || one.aio_lio_opcode == IO_CMD_PREADV;
-	};
-	bool read = reads(block);
-	(read ? nowait_reads_ : nowait_writes_) = 0;
-	for (iocb *queued : queue_) {
-		if (reads(*queued) == read)
-			queued->aio_rw_flags &= ~RWF_NOWAIT;
-	}
-	++stats_.nowait_refusals;
+	if (nowait_refused_.note(block, kernel_))
+		++stats_.nowait_refusals;
+	block.aio_rw_flags &= ~RWF_NOWAIT; // even where fstat could not say which filesystem
+	nowait_refused_.strip(queue_.begin(), queue_.end(), kernel_);
+	screens_batches_ = true;
 	return true;
+}
+
+// Before io_submit: requests on files that would block go to the workers, and RWF_NOWAIT comes
+// off those to filesystems that refused it.
+void engine::screen_batch() noexcept
+{
+	if (routes_blocking_files_)
+		send_blocking_to_workers();
+	if (nowait_refused_.any())
+		nowait_refused_.strip(queue_.begin(), queue_.end(), kernel_);
 }
 
 // Kernel AIO runs a request on a file without O_DIRECT (or on a pipe, a socket) inside

@@ -20,6 +20,7 @@
 #include "kaio/inplace_function.hpp"
 #include "kaio/operation.hpp"
 #include "kernel_aio.hpp"
+#include "nowait_refusals.hpp"
 #include "request_slot.hpp"
 #include "request_validation.hpp"
 
@@ -94,6 +95,7 @@ private:
 	int gather(int key);
 	iovec *copy_vector(int index, const iovec *iov, int iovcnt) noexcept;
 	int send_queue();
+	void screen_batch() noexcept;
 	void send_blocking_to_workers() noexcept;
 	bool to_worker(iocb &block) noexcept;
 	bool refuses_nowait(iocb &block) noexcept;
@@ -132,6 +134,10 @@ private:
 	// AIO would block on files without O_DIRECT: look for them, unless the caller promised
 	// there are none (IO_CTX_DIRECT_ONLY). io_uring never blocks on any.
 	bool routes_blocking_files_;
+	// send_queue() looks at each batch (screen_batch()): for files that would block, or once a
+	// filesystem has refused RWF_NOWAIT. One test per batch either way, so that a context that
+	// does neither pays nothing for them.
+	bool screens_batches_;
 	std::size_t early_batch_ = 1; // with submit_early: the queue length that sends it now
 	wait_callback wait_;
 
@@ -145,14 +151,15 @@ private:
 	unsigned in_kernel_ = 0; // in the kernel or on a worker thread
 	unsigned on_workers_ = 0;
 	int reap_error_ = 0; // what io_getevents failed with for good, for process() to return
-	// RWF_NOWAIT on reads, and on writes when asked, each until the kernel refuses it
-	// (EOPNOTSUPP): what would block then comes back -EAGAIN and goes to a worker instead of
-	// putting this thread to sleep in io_submit. Not on writes by default: on ext4 every write
-	// that is not an overwrite (into a hole, into fallocated space) would take that detour.
-	// io_uring never blocks the caller on any file: neither the flag nor the workers are
-	// needed.
-	int nowait_reads_;
-	int nowait_writes_;
+	// RWF_NOWAIT on reads, and on writes when asked, except to the filesystems that refused it
+	// in that direction (nowait_refused_): what would block then comes back -EAGAIN and goes to
+	// a worker instead of putting this thread to sleep in io_submit. Not on writes by default:
+	// on ext4 every write that is not an overwrite (into a hole, into fallocated space) would
+	// take that detour. io_uring never blocks the caller on any file: neither the flag nor the
+	// workers are needed.
+	const int nowait_reads_;
+	const int nowait_writes_;
+	nowait_refusals nowait_refused_;
 	blocking_pool workers_;
 	int callback_depth_ = 0;
 	int direct_slot_ = -1; // the request a direct submit() is sending, whose error it returns

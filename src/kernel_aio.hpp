@@ -5,6 +5,7 @@
 #pragma once
 
 #include <libaio.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <cerrno>
@@ -49,6 +50,12 @@ public:
 	}
 	// Requests sent so far with a registered buffer.
 	virtual std::uint64_t fixed_buffer_requests(io_context_t /*context*/) { return 0; }
+	// Which filesystem a request's fd lives on: asked once per descriptor of a batch, and
+	// only after some filesystem refused RWF_NOWAIT (nowait_refusals.hpp).
+	virtual int fstat(int fd, struct stat *status)
+	{
+		return ::fstat(fd, status) == 0 ? 0 : -errno;
+	}
 };
 
 // The kernel itself, through AIO.

@@ -297,7 +297,8 @@ TEST(BlockingFiles, DirectReadTheKernelWouldBlockOnIsRetriedOnAWorker)
 
 // A file system without RWF_NOWAIT refuses it with EOPNOTSUPP at io_submit (a fault the seam
 // makes here, as ext4 and xfs accept the flag): the request goes again without it, succeeds,
-// and later requests in that direction no longer carry it, so they are not refused again.
+// and later requests to that file system in that direction no longer carry it, so they are not
+// refused again (tests/nowait_refusals_test.cpp: on real file systems, and not the others).
 TEST(BlockingFiles, RefusedNowaitIsDroppedAndTheRequestSentWithoutIt)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(file);

@@ -39,12 +39,16 @@
  * sockets are read and written as read(2)/write(2) do, ignoring the offset.
  * O_DIRECT reads carry RWF_NOWAIT: what the kernel would block on (a lock, dirty page-cache
  * pages over the range, a full device queue) comes back -EAGAIN and is run again on a worker,
- * never requeued blindly; a direction whose file system refuses the flag (EOPNOTSUPP: tmpfs)
- * stops carrying it for the life of the context. Both are counted in io_ctx_stats
- * (worker_requests, nowait_retries, nowait_refusals). O_DIRECT writes carry it only with
- * IO_CTX_NOWAIT_WRITES: without it, an ext4 append (a write past the end of the file) still
- * keeps the caller inside io_submit until the device has written it. What remains: the kernel
- * may make a submission wait briefly on a lock of its own while a worker writes the same file.
+ * never requeued blindly. A file system that refuses the flag (io_submit answers EOPNOTSUPP:
+ * tmpfs, overlayfs, FUSE on Linux 6.18; ext4, xfs and btrfs take it) stops getting it in that
+ * direction for the life of the context, and only that file system: the others keep it. kaio
+ * remembers refusals by device number (st_dev) and, once one has come, asks fstat once per
+ * descriptor and io_submit call where each request goes; until then it asks nothing. All three
+ * are counted in io_ctx_stats (worker_requests, nowait_retries, nowait_refusals). O_DIRECT writes
+ * carry it only with IO_CTX_NOWAIT_WRITES: without it, an ext4 append (a write past the end of the
+ * file) still keeps the caller inside io_submit until the device has written it. What remains: the
+ * kernel may make a submission wait briefly on a lock of its own while a worker writes the same
+ * file.
  *
  * Files under requests (tests/file_faults_test.cpp shows each):
  * - A read returns the bytes up to end of file, short if need be (even a count that is not a
@@ -188,9 +192,8 @@ struct io_ctx_stats {
 	unsigned long long worker_requests; /* requests run by a worker thread (see io_ctx_read) */
 	unsigned long long
 		nowait_retries; /* of which: direct I/O the kernel would have blocked on */
-	unsigned long long
-		nowait_refusals; /* io_submit calls refused for RWF_NOWAIT (EOPNOTSUPP),
-				    at most one per direction: the file system lacks it */
+	unsigned long long nowait_refusals; /* io_submit calls refused for RWF_NOWAIT (EOPNOTSUPP):
+					       one per file system and direction that lacks it */
 	unsigned long long fixed_buffer_requests; /* requests sent with a registered buffer */
 	unsigned long long reserved[3];
 };

@@ -39,7 +39,8 @@ struct context_stats {
 	std::uint64_t waits = 0;
 	std::uint64_t worker_requests = 0; // run by a worker thread: AIO would have blocked
 	std::uint64_t nowait_retries = 0; // answered -EAGAIN under RWF_NOWAIT, then run by a worker
-	std::uint64_t nowait_refusals = 0; // io_submit calls refused for RWF_NOWAIT (EOPNOTSUPP)
+	std::uint64_t nowait_refusals = 0; // io_submit calls refused for RWF_NOWAIT (EOPNOTSUPP):
+					   // one per file system and direction
 	std::uint64_t fixed_buffer_requests = 0;
 	unsigned in_kernel = 0;
 	unsigned queued = 0;

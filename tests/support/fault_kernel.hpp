@@ -36,6 +36,7 @@ public:
 	int submit_calls = 0;
 	int getevents_calls = 0;
 	int cancel_calls = 0;
+	int fstat_calls = 0;
 	long submitted = 0; // requests the real kernel accepted
 
 	int setup(unsigned max_events, io_context_t *context) override
@@ -91,6 +92,12 @@ public:
 		if (step != 0)
 			return step;
 		return real().cancel(context, request, result);
+	}
+
+	int fstat(int fd, struct stat *status) override
+	{
+		++fstat_calls;
+		return real().fstat(fd, status);
 	}
 
 private:

@@ -1,0 +1,70 @@
+// Which filesystems refuse RWF_NOWAIT, and in which direction, as the kernel answered. io_submit
+// refuses a request that carries the flag with EOPNOTSUPP when its file cannot honour it (on
+// Linux 6.18: tmpfs, overlayfs and FUSE, for reads and writes alike) and takes it elsewhere (ext4,
+// ext2, xfs, btrfs). A context learns it from the requests it sends, one refusal per filesystem
+// and direction, and from then on sends that filesystem's requests of that direction without the
+// flag, while every other filesystem keeps it: a context with files on tmpfs and on ext4 still has
+// the kernel answer -EAGAIN, instead of blocking, on ext4.
+//
+// Keyed by the filesystem's device number (st_dev of fstat), never by fd: an fd can be closed
+// and its number reused for a file elsewhere at any moment, so a batch asks again for each fd it
+// holds (batch_memo.hpp). A context that has seen no refusal never asks: any() is false and the
+// engine does not look at its queue. What is remembered can only err on the side of blocking:
+// a device number that a newer filesystem takes over after an unmount (tmpfs and btrfs use
+// anonymous ones, which are reused) keeps the old refusal, so its requests go without the flag,
+// as they did before the flag existed; and a refusing filesystem not yet known costs one refused
+// io_submit, after which it is known.
+#pragma once
+
+#include <libaio.h>
+#include <sys/types.h>
+
+#include <array>
+
+#include "kernel_aio.hpp"
+
+namespace kaio::detail {
+
+class nowait_refusals {
+public:
+	// True once any filesystem has refused: only then do batches need looking at.
+	bool any() const noexcept { return any_; }
+
+	// io_submit refused `request`, which carries RWF_NOWAIT, with EOPNOTSUPP: its filesystem
+	// refuses the flag in the request's direction. True when that is news, to be counted once;
+	// false when it was known, or fstat cannot say which filesystem it is (the caller still
+	// sends the request again without the flag).
+	bool note(const iocb &request, kernel_aio &kernel) noexcept;
+
+	// Takes RWF_NOWAIT off each request of [first, last) whose filesystem refuses it in the
+	// request's direction: one fstat per fd, and only for directions some filesystem refuses.
+	void strip(iocb **first, iocb **last, kernel_aio &kernel) const noexcept
+	{
+		if (first != last) // process() sends its queue twice, often empty the second time
+			strip_batch(first, last, kernel);
+	}
+
+private:
+	enum direction { reads, writes, directions };
+	using refused_directions = std::array<bool, directions>;
+	struct refusing_filesystem {
+		dev_t device;
+		refused_directions refuses;
+	};
+	// Processes with more refusing filesystems than this refuse the flag to all of them, in the
+	// direction of the refusal that found no room: memory stays fixed.
+	static constexpr int remembered = 8;
+
+	static direction direction_of(const iocb &request) noexcept;
+	int index_of(dev_t device) const noexcept;
+	refused_directions refused_on(int fd, kernel_aio &kernel) const noexcept;
+	void strip_batch(iocb **first, iocb **last, kernel_aio &kernel) const noexcept;
+
+	refusing_filesystem filesystems_[remembered] = {};
+	int known_ = 0;
+	refused_directions anywhere_ = {};   // some filesystem refuses this direction
+	refused_directions everywhere_ = {}; // no room was left: every filesystem refuses it
+	bool any_ = false;
+};
+
+} // namespace kaio::detail

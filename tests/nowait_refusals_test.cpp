@@ -1,0 +1,307 @@
+// RWF_NOWAIT decided per filesystem and direction, from what the kernel answers: a filesystem
+// that refuses the flag (tmpfs: io_submit answers EOPNOTSUPP) loses it for its own requests of
+// that direction only, and every other filesystem of the context keeps it. Real files on small
+// filesystems mounted for the test (as root): ext4, which takes the flag for reads, and tmpfs.
+//
+// Whether an ext4 read still carries the flag shows in what the kernel answers: a direct read
+// over dirty page-cache pages would have to wait for their writeback, and under RWF_NOWAIT it
+// comes back -EAGAIN instead and runs again on a worker, counted in nowait_retries. (A read of a
+// cold file, after POSIX_FADV_DONTNEED or drop_caches, is no such read on Linux 6.18: ext4 keeps
+// a small file's extents in its inode and reads it under RWF_NOWAIT without -EAGAIN.)
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "io_ctx_internal.hpp"
+#include "kaio/aligned_buffer.hpp"
+#include "kaio/io_ctx.h"
+#include "support/backend.hpp"
+#include "support/completion_record.hpp"
+#include "support/context_guard.hpp"
+#include "support/context_shorthands.hpp"
+#include "support/direct_file.hpp"
+#include "support/fault_kernel.hpp"
+#include "support/small_filesystem.hpp"
+
+namespace {
+
+using kaio::aligned_buffer;
+using namespace kaio::testing; // the helpers of support/
+
+[[maybe_unused]] const auto *const aio_only = ::testing::AddGlobalTestEnvironment(
+	new aio_only_environment("RWF_NOWAIT is AIO's: io_uring never blocks the caller"));
+
+constexpr std::size_t block = 4096;
+constexpr unsigned blocks = 16;
+
+long long offset_of(unsigned index)
+{
+	return static_cast<long long>(index) * static_cast<long long>(block);
+}
+
+// An O_DIRECT file of `blocks` blocks, each filled with its own byte, on a filesystem of its
+// own mounted under `directory`; closed before the filesystem is unmounted.
+class mounted_file {
+public:
+	explicit mounted_file(const std::filesystem::path &directory) : filesystem_(directory)
+	{
+		std::filesystem::create_directories(directory);
+	}
+	~mounted_file()
+	{
+		if (fd_ >= 0)
+			::close(fd_);
+	}
+	mounted_file(const mounted_file &) = delete;
+	mounted_file &operator=(const mounted_file &) = delete;
+
+	// Each returns an empty string once the file is ready, or why the test cannot run.
+	std::string on_tmpfs() { return make_file(filesystem_.mount_tmpfs(32 << 20)); }
+	std::string on_ext4()
+	{
+		return make_file(filesystem_.mount_image("mkfs.ext4 -q -F", 32 << 20));
+	}
+
+	int fd() const { return fd_; }
+	std::filesystem::path path() const { return filesystem_.mount_point() / "data"; }
+	// What block `index` holds: the file's own byte `mark`, then the block's index.
+	int byte_of(unsigned index) const { return mark_ + static_cast<int>(index); }
+
+	// Block `index` overwritten with `byte` through the page cache and left dirty there: a
+	// direct read of it under RWF_NOWAIT would wait for the writeback, and answers -EAGAIN.
+	void dirty(unsigned index, char byte) const
+	{
+		int cached = ::open(path().c_str(), O_RDWR | O_CLOEXEC);
+		ASSERT_GE(cached, 0) << std::strerror(errno);
+		std::vector<char> data(block, byte);
+		EXPECT_EQ(::pwrite(cached, data.data(), block, offset_of(index)),
+			  static_cast<ssize_t>(block));
+		::close(cached);
+	}
+
+private:
+	std::string make_file(std::string why)
+	{
+		if (!why.empty())
+			return why;
+		fd_ = ::open(path().c_str(), O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
+		if (fd_ < 0)
+			return "cannot open " + path().string() + ": " + std::strerror(errno);
+		static int files = 0;
+		mark_ = 1 + 16 * (files++ % 8); // a byte per file and block, in one test
+		aligned_buffer data(blocks * block);
+		for (unsigned i = 0; i < blocks; ++i)
+			std::memset(data.data() + i * block, byte_of(i), block);
+		if (::pwrite(fd_, data.data(), data.size(), 0) != static_cast<ssize_t>(data.size()))
+			return "cannot write " + path().string() + ": " + std::strerror(errno);
+		return {};
+	}
+
+	small_filesystem filesystem_;
+	int fd_ = -1;
+	int mark_ = 0;
+};
+
+// Opens `name` on a filesystem of kind `kind` (on_tmpfs, on_ext4) under the scratch
+// directory, or skips the test with the reason.
+#define KAIO_MOUNTED_FILE_OR_SKIP(name, kind)                                                      \
+	mounted_file name(scratch.directory() / #name);                                            \
+	if (std::string why = name.kind(); !why.empty())                                           \
+	GTEST_SKIP() << why
+
+// One read through the context, run to its end: its callback ran once with a whole block,
+// and the block holds `byte`.
+void expect_read(io_ctx &ctx, int fd, unsigned index, int byte)
+{
+	aligned_buffer in(block);
+	completion done;
+	ASSERT_GT(io_ctx_read(&ctx, fd, in.data(), block, offset_of(index), record, &done), 0);
+	ASSERT_EQ(run_until_idle(ctx), 0);
+	EXPECT_EQ(done.calls, 1);
+	ASSERT_EQ(done.result, static_cast<int>(block));
+	std::vector<std::byte> expected(block, static_cast<std::byte>(byte));
+	EXPECT_EQ(std::memcmp(in.data(), expected.data(), block), 0) << "block " << index;
+}
+
+// The kernel's answer for a dirty range, before anything was refused: -EAGAIN, retried on a
+// worker. Skips the test on a kernel that reads it under RWF_NOWAIT at once.
+#define KAIO_DIRTY_READ_IS_RETRIED_OR_SKIP(ctx, file, index)                                       \
+	(file).dirty((index), 'D');                                                                \
+	expect_read((ctx), (file).fd(), (index), 'D');                                             \
+	if (stats_of(ctx).nowait_retries == 0)                                                     \
+	GTEST_SKIP() << "this kernel read a dirty range under RWF_NOWAIT without -EAGAIN"
+
+TEST(NowaitRefusals, ARefusingFilesystemLeavesOthersTheirNowait)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	KAIO_MOUNTED_FILE_OR_SKIP(ext4, on_ext4);
+	KAIO_MOUNTED_FILE_OR_SKIP(tmpfs, on_tmpfs);
+	context_guard guard;
+	ASSERT_EQ(io_ctx_create(&guard.ctx, 8, nullptr), 0);
+	KAIO_DIRTY_READ_IS_RETRIED_OR_SKIP(guard.ctx, ext4, 0);
+
+	expect_read(guard.ctx, tmpfs.fd(), 1, tmpfs.byte_of(1)); // refused, sent without the flag
+	EXPECT_EQ(stats_of(guard.ctx).nowait_refusals, 1u);
+	ext4.dirty(2, 'E');
+	expect_read(guard.ctx, ext4.fd(), 2, 'E');
+	EXPECT_EQ(stats_of(guard.ctx).nowait_retries, 2u)
+		<< "the ext4 read lost RWF_NOWAIT to tmpfs's refusal";
+	expect_read(guard.ctx, tmpfs.fd(), 3, tmpfs.byte_of(3));
+	expect_read(guard.ctx, ext4.fd(), 4, ext4.byte_of(4));
+	io_ctx_stats stats = stats_of(guard.ctx);
+	EXPECT_EQ(stats.nowait_refusals, 1u);
+	EXPECT_EQ(stats.nowait_retries, 2u);
+	EXPECT_EQ(stats.worker_requests, 2u); // the retries: tmpfs's reads went to the kernel
+	EXPECT_EQ(stats.completed, 5u);
+}
+
+// Two tmpfs mounts and ext4, read and written (IO_CTX_NOWAIT_WRITES) in mixed batches: each
+// tmpfs refuses once for reads and once for writes, ext4 never, and every block is right.
+TEST(NowaitRefusals, EachRefusingFilesystemIsCountedOncePerDirection)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	KAIO_MOUNTED_FILE_OR_SKIP(ext4, on_ext4);
+	KAIO_MOUNTED_FILE_OR_SKIP(first_tmpfs, on_tmpfs);
+	KAIO_MOUNTED_FILE_OR_SKIP(second_tmpfs, on_tmpfs);
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_DEFER_SUBMIT | IO_CTX_NOWAIT_WRITES;
+	const mounted_file *files[] = {&ext4, &first_tmpfs, &second_tmpfs};
+	constexpr unsigned rounds = 3;
+	// Round r writes block r + 8 of each file with the block's byte + 1, then reads blocks
+	// r and r + 8 of each back, in one batch.
+	std::vector<aligned_buffer> in;
+	in.reserve(rounds * 9); // never moved: the kernel reads and writes them
+	std::vector<completion> writes(rounds * 3), reads(rounds * 6);
+	{
+		context_guard guard;
+		ASSERT_EQ(io_ctx_create_opts(&guard.ctx, 32, nullptr, &options), 0);
+		for (unsigned round = 0; round < rounds; ++round) {
+			for (unsigned f = 0; f < 3; ++f) {
+				aligned_buffer &data = in.emplace_back(block);
+				std::memset(data.data(), files[f]->byte_of(round + 8) + 1, block);
+				ASSERT_GT(io_ctx_write(&guard.ctx, files[f]->fd(), data.data(),
+						       block, offset_of(round + 8), record,
+						       &writes[round * 3 + f]),
+					  0);
+			}
+			ASSERT_GE(io_ctx_flush(&guard.ctx), 0);
+			ASSERT_EQ(run_until_idle(guard.ctx), 0);
+			for (unsigned f = 0; f < 3; ++f) {
+				for (unsigned k = 0; k < 2; ++k) {
+					aligned_buffer &back = in.emplace_back(block);
+					ASSERT_GT(io_ctx_read(&guard.ctx, files[f]->fd(),
+							      back.data(), block,
+							      offset_of(round + 8 * k), record,
+							      &reads[round * 6 + f * 2 + k]),
+						  0);
+				}
+			}
+			ASSERT_EQ(run_until_idle(guard.ctx), 0);
+		}
+		io_ctx_stats stats = stats_of(guard.ctx);
+		EXPECT_EQ(stats.nowait_refusals, 4u) << "two tmpfs, each for reads and for writes";
+		EXPECT_EQ(stats.completed, rounds * 9);
+	}
+	expect_each_once(writes, static_cast<int>(block));
+	expect_each_once(reads, static_cast<int>(block));
+	for (unsigned round = 0; round < rounds; ++round) {
+		for (unsigned f = 0; f < 3; ++f) {
+			for (unsigned k = 0; k < 2; ++k) {
+				unsigned index = round + 8 * k;
+				int byte = files[f]->byte_of(index) + k; // written blocks: + 1
+				const aligned_buffer &back = in[round * 9 + 3 + f * 2 + k];
+				std::vector<std::byte> expected(block,
+								static_cast<std::byte>(byte));
+				EXPECT_EQ(std::memcmp(back.data(), expected.data(), block), 0)
+					<< "file " << f << " block " << index;
+			}
+		}
+	}
+}
+
+// The refusal belongs to tmpfs, not to the descriptor number: once the number names an ext4
+// file, its reads carry RWF_NOWAIT again.
+TEST(NowaitRefusals, ADescriptorNumberReusedForAnotherFileIsJudgedByThatFile)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	KAIO_MOUNTED_FILE_OR_SKIP(ext4, on_ext4);
+	KAIO_MOUNTED_FILE_OR_SKIP(tmpfs, on_tmpfs);
+	context_guard guard;
+	ASSERT_EQ(io_ctx_create(&guard.ctx, 8, nullptr), 0);
+	KAIO_DIRTY_READ_IS_RETRIED_OR_SKIP(guard.ctx, ext4, 0);
+
+	int number = ::dup(tmpfs.fd());
+	ASSERT_GE(number, 0);
+	expect_read(guard.ctx, number, 1, tmpfs.byte_of(1));
+	EXPECT_EQ(stats_of(guard.ctx).nowait_refusals, 1u);
+	ASSERT_EQ(::dup2(ext4.fd(), number), number); // the same number, now an ext4 file
+	ext4.dirty(2, 'E');
+	expect_read(guard.ctx, number, 2, 'E');
+	::close(number);
+	io_ctx_stats stats = stats_of(guard.ctx);
+	EXPECT_EQ(stats.nowait_retries, 2u) << "the reused number lost RWF_NOWAIT";
+	EXPECT_EQ(stats.nowait_refusals, 1u);
+}
+
+// Until a filesystem refuses, the flag costs nothing: not one fstat, however many requests and
+// files. After a refusal, a batch asks fstat once per descriptor it holds.
+TEST(NowaitRefusals, NoFstatUntilAFilesystemRefuses)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	KAIO_MOUNTED_FILE_OR_SKIP(ext4, on_ext4);
+	KAIO_MOUNTED_FILE_OR_SKIP(tmpfs, on_tmpfs);
+	fault_kernel kernel;
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_DEFER_SUBMIT | IO_CTX_NOWAIT_WRITES;
+	context_guard guard;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&guard.ctx, 32, nullptr, &options, &kernel), 0);
+	int other = ::open(ext4.path().c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
+	ASSERT_GE(other, 0);
+	aligned_buffer in(blocks * block);
+	aligned_buffer out(blocks * block);
+	std::memset(out.data(), 'w', out.size());
+	std::vector<completion> done(2 * blocks);
+	// Each block of two files read and written, in one batch.
+	auto batch = [&](int first_fd, int second_fd) {
+		done.assign(done.size(), completion{});
+		for (unsigned i = 0; i < blocks; ++i) {
+			int fd = i % 2 == 0 ? first_fd : second_fd;
+			ASSERT_GT(io_ctx_read(&guard.ctx, fd, in.data() + i * block, block,
+					      offset_of(i), record, &done[i]),
+				  0);
+			ASSERT_GT(io_ctx_write(&guard.ctx, fd, out.data() + i * block, block,
+					       offset_of(i), record, &done[blocks + i]),
+				  0);
+		}
+		ASSERT_GE(io_ctx_flush(&guard.ctx), 0);
+		ASSERT_EQ(run_until_idle(guard.ctx), 0);
+		expect_each_once(done, static_cast<int>(block));
+	};
+	batch(ext4.fd(), other);
+	batch(ext4.fd(), ext4.fd());
+	EXPECT_EQ(kernel.fstat_calls, 0) << "fstat without any refusal";
+	EXPECT_EQ(stats_of(guard.ctx).nowait_refusals, 0u);
+
+	expect_read(guard.ctx, tmpfs.fd(), 0, tmpfs.byte_of(0));
+	ASSERT_EQ(stats_of(guard.ctx).nowait_refusals, 1u);
+	int before = kernel.fstat_calls;
+	batch(ext4.fd(), tmpfs.fd());
+	// Reads only: writes have not been refused. Then one more refusal, for tmpfs's writes,
+	// whose fstat and sweep of the queue come on top.
+	EXPECT_EQ(stats_of(guard.ctx).nowait_refusals, 2u);
+	EXPECT_LE(kernel.fstat_calls - before, 2 + 1 + 2) << "more than one fstat per descriptor";
+	before = kernel.fstat_calls;
+	batch(ext4.fd(), tmpfs.fd());
+	EXPECT_EQ(kernel.fstat_calls - before, 2) << "one fstat per descriptor of the batch";
+	::close(other);
+}
+
+} // namespace
