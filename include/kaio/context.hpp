@@ -34,7 +34,7 @@ struct context_options {
 	bool defer_submit = false;
 	// Reap only with io_getevents, never from the completion ring (IO_CTX_REAP_SYSCALL).
 	bool reap_with_syscall = false;
-	// Send what callbacks submit early, in doubling batches (IO_CTX_SUBMIT_EARLY).
+	// Send what callbacks submit early: the first at once, then pairs (IO_CTX_SUBMIT_EARLY).
 	bool submit_early = false;
 	// See IO_CTX_WAIT_IN_GETEVENTS: only without `wait`.
 	bool wait_in_getevents = false;
