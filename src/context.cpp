@@ -42,6 +42,7 @@ context::context(int capacity, context_options options)
 	settings.wait_in_getevents = options.wait_in_getevents;
 	settings.nowait_writes = options.nowait_writes;
 	settings.direct_only = options.direct_only;
+	settings.single_thread = options.single_thread;
 	settings.wait = std::move(options.wait);
 	settings.backend = options.backend;
 	std::unique_ptr<detail::engine> core;

@@ -34,6 +34,7 @@ struct engine_options {
 	bool wait_in_getevents = false; // see IO_CTX_WAIT_IN_GETEVENTS; only without `wait`
 	bool nowait_writes = false;     // see IO_CTX_NOWAIT_WRITES
 	bool direct_only = false;       // see IO_CTX_DIRECT_ONLY
+	bool single_thread = false;     // see IO_CTX_SINGLE_THREAD
 	wait_callback wait;             // empty: poll(2)
 	kernel_aio *kernel = nullptr;   // null: the real kernel, through `backend`
 	kaio::backend backend = kaio::backend::from_environment;

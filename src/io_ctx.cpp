@@ -73,12 +73,14 @@ int kaio::detail::create_io_ctx(io_ctx *ctx, int capacity, int (*wait_cb)(int),
 		settings.backend = static_cast<kaio::backend>(options->backend);
 		constexpr unsigned known = IO_CTX_DEFER_SUBMIT | IO_CTX_REAP_SYSCALL |
 					   IO_CTX_SUBMIT_EARLY | IO_CTX_WAIT_IN_GETEVENTS |
-					   IO_CTX_NOWAIT_WRITES | IO_CTX_DIRECT_ONLY;
+					   IO_CTX_NOWAIT_WRITES | IO_CTX_DIRECT_ONLY |
+					   IO_CTX_SINGLE_THREAD;
 		if ((options->flags & ~known) != 0)
 			return -EINVAL;
 		settings.wait_in_getevents = (options->flags & IO_CTX_WAIT_IN_GETEVENTS) != 0;
 		settings.nowait_writes = (options->flags & IO_CTX_NOWAIT_WRITES) != 0;
 		settings.direct_only = (options->flags & IO_CTX_DIRECT_ONLY) != 0;
+		settings.single_thread = (options->flags & IO_CTX_SINGLE_THREAD) != 0;
 		settings.defer_submit = (options->flags & IO_CTX_DEFER_SUBMIT) != 0;
 		settings.reap_with_syscall = (options->flags & IO_CTX_REAP_SYSCALL) != 0;
 		settings.submit_early = (options->flags & IO_CTX_SUBMIT_EARLY) != 0;

@@ -1,6 +1,8 @@
 #include "uring_backend.hpp"
 
 #include <liburing.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -23,6 +25,9 @@ struct uring_context {
 	std::vector<iovec> buffers;  // registered: buffer k is buffers[k]
 	std::vector<int> file_index; // registered: fd -> its index, or -1
 	std::uint64_t fixed_buffer_requests = 0;
+	// A single-thread ring starts disabled: the first thread that enables it becomes its only
+	// issuer.
+	bool enabled = true;
 
 	// The index of the registered buffer that holds [address, address + length), or -1.
 	int buffer_holding(const void *address, unsigned long length) const noexcept
@@ -51,6 +56,8 @@ uring_context &context_of(io_context_t context)
 
 class linux_uring final : public kernel_aio {
 public:
+	explicit linux_uring(bool single_thread) noexcept : single_thread_(single_thread) {}
+
 	// The CQ holds a completion for every request of a full context and one for each of
 	// their cancels, so it never overflows; the SQ as many requests as one io_submit would
 	// take.
@@ -59,7 +66,13 @@ public:
 		auto *created = new (std::nothrow) uring_context;
 		if (created == nullptr)
 			return -ENOMEM;
-		if (int err = create_ring(max_events, created->ring); err < 0) {
+		int err = single_thread_ ? create_single_issuer_ring(max_events, created->ring)
+					 : -EINVAL;
+		if (err == 0)
+			created->enabled = false;
+		else if (err == -EINVAL)
+			err = create_ring(max_events, created->ring);
+		if (err < 0) {
 			delete created;
 			return err;
 		}
@@ -78,6 +91,8 @@ public:
 	int submit(io_context_t context, long count, iocb **requests) override
 	{
 		uring_context &uring = context_of(context);
+		if (int err = enable(uring); err < 0)
+			return err;
 		long prepared = 0;
 		for (; prepared < count; ++prepared) {
 			io_uring_sqe *sqe = io_uring_get_sqe(&uring.ring);
@@ -94,6 +109,8 @@ public:
 		      timespec *timeout) override
 	{
 		uring_context &uring = context_of(context);
+		if (int err = enable(uring); err < 0)
+			return err;
 		int max = static_cast<int>(max_count);
 		int got = take(uring, events, max);
 		while (got < min_count) {
@@ -119,6 +136,8 @@ public:
 	int cancel(io_context_t context, iocb *request, io_event * /*result*/) override
 	{
 		uring_context &uring = context_of(context);
+		if (int err = enable(uring); err < 0)
+			return err;
 		io_uring_sqe *sqe = io_uring_get_sqe(&uring.ring);
 		if (sqe == nullptr)
 			return -EAGAIN;
@@ -136,7 +155,8 @@ public:
 
 	int peek(io_context_t context, io_event *events, int max) override
 	{
-		return take(context_of(context), events, max);
+		uring_context &uring = context_of(context);
+		return uring.enabled ? take(uring, events, max) : 0; // nothing sent yet
 	}
 
 	int register_buffers(io_context_t context, const iovec *buffers, int count) override
@@ -186,6 +206,33 @@ public:
 	}
 
 private:
+	// One issuer, and completion work deferred until that thread asks for completions (which
+	// liburing's peek does when the kernel flags work pending): no wake-up per completion. The
+	// ring starts disabled so that the thread of the first submission, not the creating one,
+	// becomes the issuer. Kernels before 6.1 answer -EINVAL: the caller falls back.
+	static int create_single_issuer_ring(unsigned max_events, io_uring &ring)
+	{
+		io_uring_params params{};
+		params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP |
+			       IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+			       IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_R_DISABLED;
+		params.cq_entries = 2 * max_events;
+		return io_uring_queue_init_params(max_events, &ring, &params);
+	}
+
+	// Makes the calling thread the issuer of a single-thread ring, on its first use.
+	// (liburing 2.3 declares io_uring_enable_rings but its shared library does not export it.)
+	static int enable(uring_context &uring) noexcept
+	{
+		if (uring.enabled) [[likely]]
+			return 0;
+		if (::syscall(__NR_io_uring_register, uring.ring.ring_fd,
+			      IORING_REGISTER_ENABLE_RINGS, nullptr, 0) < 0)
+			return -errno;
+		uring.enabled = true;
+		return 0;
+	}
+
 	// Without COOP_TASKRUN every completion the kernel finishes outside io_uring_enter (a
 	// device interrupt, an io-wq worker) interrupts the thread with an IPI to post its CQE,
 	// which cost half the IOPS of 4 KiB reads on tmpfs; with it the CQE is posted at the
@@ -300,14 +347,17 @@ private:
 		ring.sq.sqe_head = ring.sq.sqe_tail;
 		io_uring_smp_store_release(ring.sq.ktail, ring.sq.sqe_tail);
 	}
+
+	bool single_thread_;
 };
 
 } // namespace
 
-kernel_aio &linux_kernel_uring() noexcept
+kernel_aio &linux_kernel_uring(bool single_thread) noexcept
 {
-	static linux_uring kernel;
-	return kernel;
+	static linux_uring shared(false);
+	static linux_uring single(true);
+	return single_thread ? single : shared;
 }
 
 } // namespace kaio::detail

@@ -10,6 +10,7 @@ namespace kaio::detail {
 
 // io_uring through liburing. setup() fails with what io_uring_queue_init answers (-EPERM where
 // seccomp or /proc/sys/kernel/io_uring_disabled refuse it, -ENOSYS on kernels without it).
-kernel_aio &linux_kernel_uring() noexcept;
+// `single_thread`: rings for contexts made with IO_CTX_SINGLE_THREAD.
+kernel_aio &linux_kernel_uring(bool single_thread) noexcept;
 
 } // namespace kaio::detail

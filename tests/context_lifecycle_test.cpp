@@ -177,7 +177,7 @@ TEST(Lifecycle, MaximumCapacityWorksInTheKernel)
 
 TEST(Lifecycle, UnknownOptionFlagIsRefused)
 {
-	for (unsigned flag : {1u << 6, 1u << 7, 1u << 31}) {
+	for (unsigned flag : {1u << 7, 1u << 8, 1u << 31}) {
 		SCOPED_TRACE(flag);
 		io_ctx_options options = IO_CTX_OPTIONS_INIT;
 		options.flags = IO_CTX_DEFER_SUBMIT | flag;

@@ -6,9 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
+
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "kaio/aligned_buffer.hpp"
@@ -26,16 +29,17 @@ using kaio::aligned_buffer;
 using namespace kaio::testing; // the helpers of support/
 
 // Creates an io_uring context in `guard`, or says why the test cannot run.
-int create_uring(context_guard &guard, int capacity)
+int create_uring(context_guard &guard, int capacity, unsigned flags = 0)
 {
 	io_ctx_options options = IO_CTX_OPTIONS_INIT;
 	options.backend = IO_CTX_BACKEND_URING;
+	options.flags = flags;
 	return io_ctx_create_opts(&guard.ctx, capacity, nullptr, &options);
 }
 
-#define KAIO_URING_OR_SKIP(guard, capacity)                                                        \
+#define KAIO_URING_OR_SKIP(guard, capacity, ...)                                                   \
 	do {                                                                                       \
-		int rc_ = create_uring(guard, capacity);                                           \
+		int rc_ = create_uring(guard, capacity __VA_OPT__(, ) __VA_ARGS__);                \
 		if (rc_ == -EPERM || rc_ == -ENOSYS)                                               \
 			GTEST_SKIP() << "io_uring refused here: " << std::strerror(-rc_);          \
 		ASSERT_EQ(rc_, 0);                                                                 \
@@ -52,6 +56,7 @@ public:
 	pipe_pair(const pipe_pair &) = delete;
 	pipe_pair &operator=(const pipe_pair &) = delete;
 	int read_end() const { return fds_[0]; }
+	int write_end() const { return fds_[1]; }
 
 private:
 	int fds_[2] = {-1, -1};
@@ -171,6 +176,84 @@ TEST(UringBackend, RegisteringANegativeDescriptorIsRefused)
 	int fds[1] = {-1};
 	EXPECT_EQ(io_ctx_register_files(&context.ctx, fds, 1), -EBADF);
 	EXPECT_EQ(io_ctx_register_buffers(&context.ctx, nullptr, 1), -EINVAL);
+}
+
+// Waits, up to 10 s, for the context's eventfd to become readable; false if it never does.
+bool eventfd_signalled(io_ctx &ctx)
+{
+	pollfd readable{io_ctx_eventfd(&ctx), POLLIN, 0};
+	return ::poll(&readable, 1, 10000) == 1;
+}
+
+// Created on one thread, buffers registered there, then used by another: the thread of the
+// first submission. A read that the kernel finishes on one of its worker threads (from a pipe)
+// must still make the eventfd readable and reach io_ctx_poll, although the kernel posts it only
+// when the issuing thread asks for completions.
+TEST(UringBackend, SingleThreadContextServesTheThreadOfItsFirstSubmission)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	pipe_pair pipe;
+	aligned_buffer pool = patterned(4, 94);
+	aligned_buffer back(4 * block);
+	aligned_buffer piped(block);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 8, IO_CTX_SINGLE_THREAD);
+	iovec registered{pool.data(), pool.size()};
+	ASSERT_EQ(io_ctx_register_buffers(&context.ctx, &registered, 1), 0);
+
+	std::vector<completion> writes(4);
+	std::vector<completion> reads(4);
+	completion from_pipe;
+	std::thread issuer([&] {
+		for (unsigned i = 0; i < 4; ++i)
+			EXPECT_GT(io_ctx_write(&context.ctx, file.fd(), pool.data() + i * block,
+					       block, offset_of(i), record, &writes[i]),
+				  0);
+		EXPECT_EQ(run_until_idle(context.ctx), 0);
+		for (unsigned i = 0; i < 4; ++i)
+			EXPECT_GT(io_ctx_read(&context.ctx, file.fd(), back.data() + i * block,
+					      block, offset_of(i), record, &reads[i]),
+				  0);
+		EXPECT_EQ(run_until_idle(context.ctx), 0);
+
+		EXPECT_GT(io_ctx_read(&context.ctx, pipe.read_end(), piped.data(), block, 0, record,
+				      &from_pipe),
+			  0);
+		EXPECT_EQ(::write(pipe.write_end(), pool.data(), 512), 512);
+		EXPECT_TRUE(eventfd_signalled(context.ctx));
+		while (from_pipe.calls == 0 && eventfd_signalled(context.ctx))
+			EXPECT_GE(io_ctx_poll(&context.ctx), 0);
+	});
+	issuer.join();
+	expect_each_once(writes, block_result);
+	expect_each_once(reads, block_result);
+	EXPECT_EQ(std::memcmp(back.data(), pool.data(), back.size()), 0);
+	EXPECT_EQ(from_pipe.calls, 1);
+	EXPECT_EQ(from_pipe.result, 512);
+	EXPECT_EQ(stats_of(context.ctx).fixed_buffer_requests, 4u);
+}
+
+// The promise broken: another thread's submission is refused, and no callback runs for it.
+TEST(UringBackend, SingleThreadContextRefusesAnotherThreadsSubmission)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer data(block);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 2, IO_CTX_SINGLE_THREAD);
+	completion first;
+	std::thread issuer([&] {
+		EXPECT_GT(
+			io_ctx_read(&context.ctx, file.fd(), data.data(), block, 0, record, &first),
+			0);
+		EXPECT_EQ(run_until_idle(context.ctx), 0);
+	});
+	issuer.join();
+	EXPECT_EQ(first.calls, 1);
+	completion stray;
+	EXPECT_EQ(io_ctx_read(&context.ctx, file.fd(), data.data(), block, 0, record, &stray),
+		  -EEXIST);
+	EXPECT_EQ(stray.calls, 0);
+	EXPECT_EQ(stats_of(context.ctx).in_kernel, 0u);
 }
 
 TEST(UringBackend, CppContextRunsOnTheBackendItAskedFor)

@@ -42,6 +42,8 @@ struct context_options {
 	bool nowait_writes = false;
 	// Every fd is O_DIRECT: skip the check that sends others to workers (IO_CTX_DIRECT_ONLY).
 	bool direct_only = false;
+	// One thread makes every call after the first submission (IO_CTX_SINGLE_THREAD).
+	bool single_thread = false;
 	// How to wait for the eventfd; see io_ctx_create(). Empty: block in poll(2).
 	wait_callback wait;
 	// The kernel interface: see IO_CTX_BACKEND_* (from_environment: KAIO_BACKEND, else aio).

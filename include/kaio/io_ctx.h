@@ -174,6 +174,19 @@ struct io_ctx_options {
  */
 #define IO_CTX_DIRECT_ONLY (1u << 5)
 
+/*
+ * The caller promises that once the context has made its first submission, every call on it
+ * (submissions, io_ctx_process, io_ctx_poll, io_ctx_cancel, io_ctx_flush, and io_ctx_destroy
+ * while requests are in flight) comes from the thread that made it. On the io_uring backend the
+ * ring is then bound to that thread (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN):
+ * the kernel posts completions when that thread enters it to reap or wait, instead of
+ * interrupting it for each one, which saves wake-ups when requests finish on kernel worker
+ * threads. A call from another thread then fails with -EEXIST. Creating the context and
+ * registering buffers or files may happen on another thread, before the first submission. On
+ * kernels before 6.1, and on the AIO backend, it changes nothing.
+ */
+#define IO_CTX_SINGLE_THREAD (1u << 6)
+
 /* Counters since creation, read with io_ctx_get_stats(). */
 struct io_ctx_stats {
 	unsigned long long submitted;       /* requests accepted by the kernel */

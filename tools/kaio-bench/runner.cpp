@@ -37,6 +37,8 @@ kaio::context_options tuning_of(const options &wanted)
 	tuning.submit_early = wanted.submit == submit_mode::early;
 	tuning.wait_in_getevents = wanted.wait == wait_mode::getevents;
 	tuning.direct_only = wanted.direct;
+	// Each context is used by its job's thread alone (created before, destroyed after, idle).
+	tuning.single_thread = true;
 	tuning.backend = wanted.backend;
 	return tuning;
 }
