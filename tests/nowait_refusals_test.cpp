@@ -139,14 +139,19 @@ void expect_read(io_ctx &ctx, int fd, unsigned index, int byte)
 	if (stats_of(ctx).nowait_retries == 0)                                                     \
 	GTEST_SKIP() << "this kernel read a dirty range under RWF_NOWAIT without -EAGAIN"
 
+// A file on ext4 and one on tmpfs, and a plain context of 8 whose first dirty ext4 read was
+// retried on a worker: where the tests of one refusal start.
+#define KAIO_EXT4_TMPFS_AND_CONTEXT_OR_SKIP(ext4, tmpfs, guard)                                    \
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);                                                         \
+	KAIO_MOUNTED_FILE_OR_SKIP(ext4, on_ext4);                                                  \
+	KAIO_MOUNTED_FILE_OR_SKIP(tmpfs, on_tmpfs);                                                \
+	context_guard guard;                                                                       \
+	ASSERT_EQ(io_ctx_create(&guard.ctx, 8, nullptr), 0);                                       \
+	KAIO_DIRTY_READ_IS_RETRIED_OR_SKIP(guard.ctx, ext4, 0)
+
 TEST(NowaitRefusals, ARefusingFilesystemLeavesOthersTheirNowait)
 {
-	KAIO_DIRECT_FILE_OR_SKIP(scratch);
-	KAIO_MOUNTED_FILE_OR_SKIP(ext4, on_ext4);
-	KAIO_MOUNTED_FILE_OR_SKIP(tmpfs, on_tmpfs);
-	context_guard guard;
-	ASSERT_EQ(io_ctx_create(&guard.ctx, 8, nullptr), 0);
-	KAIO_DIRTY_READ_IS_RETRIED_OR_SKIP(guard.ctx, ext4, 0);
+	KAIO_EXT4_TMPFS_AND_CONTEXT_OR_SKIP(ext4, tmpfs, guard);
 
 	expect_read(guard.ctx, tmpfs.fd(), 1, tmpfs.byte_of(1)); // refused, sent without the flag
 	EXPECT_EQ(stats_of(guard.ctx).nowait_refusals, 1u);
@@ -231,12 +236,7 @@ TEST(NowaitRefusals, EachRefusingFilesystemIsCountedOncePerDirection)
 // file, its reads carry RWF_NOWAIT again.
 TEST(NowaitRefusals, ADescriptorNumberReusedForAnotherFileIsJudgedByThatFile)
 {
-	KAIO_DIRECT_FILE_OR_SKIP(scratch);
-	KAIO_MOUNTED_FILE_OR_SKIP(ext4, on_ext4);
-	KAIO_MOUNTED_FILE_OR_SKIP(tmpfs, on_tmpfs);
-	context_guard guard;
-	ASSERT_EQ(io_ctx_create(&guard.ctx, 8, nullptr), 0);
-	KAIO_DIRTY_READ_IS_RETRIED_OR_SKIP(guard.ctx, ext4, 0);
+	KAIO_EXT4_TMPFS_AND_CONTEXT_OR_SKIP(ext4, tmpfs, guard);
 
 	int number = ::dup(tmpfs.fd());
 	ASSERT_GE(number, 0);
