@@ -66,12 +66,14 @@ public:
 		auto *created = new (std::nothrow) uring_context;
 		if (created == nullptr)
 			return -ENOMEM;
-		int err = single_thread_ ? create_single_issuer_ring(max_events, created->ring)
+		// Each kernel refuses with -EINVAL the flags it does not know: try the next ones.
+		int err = single_thread_ ? create_ring(max_events, created->ring, single_issuer)
 					 : -EINVAL;
-		if (err == 0)
-			created->enabled = false;
-		else if (err == -EINVAL)
-			err = create_ring(max_events, created->ring);
+		created->enabled = err != 0; // a single-issuer ring starts disabled
+		if (err == -EINVAL)
+			err = create_ring(max_events, created->ring, cooperative);
+		if (err == -EINVAL)
+			err = create_ring(max_events, created->ring, 0);
 		if (err < 0) {
 			delete created;
 			return err;
@@ -209,13 +211,22 @@ private:
 	// One issuer, and completion work deferred until that thread asks for completions (which
 	// liburing's peek does when the kernel flags work pending): no wake-up per completion. The
 	// ring starts disabled so that the thread of the first submission, not the creating one,
-	// becomes the issuer. Kernels before 6.1 answer -EINVAL: the caller falls back.
-	static int create_single_issuer_ring(unsigned max_events, io_uring &ring)
+	// becomes the issuer. Linux 6.1 and later.
+	static constexpr unsigned single_issuer =
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+		IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_R_DISABLED;
+	// Without COOP_TASKRUN every completion the kernel finishes outside io_uring_enter (a
+	// device interrupt, an io-wq worker) interrupts the thread with an IPI to post its CQE,
+	// which cost half the IOPS of 4 KiB reads on tmpfs; with it the CQE is posted at the
+	// thread's next system call, and TASKRUN_FLAG tells liburing's peek to make one when work
+	// is pending. Linux 5.19 and later.
+	static constexpr unsigned cooperative =
+		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+
+	static int create_ring(unsigned max_events, io_uring &ring, unsigned flags)
 	{
 		io_uring_params params{};
-		params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP |
-			       IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-			       IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_R_DISABLED;
+		params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | flags;
 		params.cq_entries = 2 * max_events;
 		return io_uring_queue_init_params(max_events, &ring, &params);
 	}
@@ -231,26 +242,6 @@ private:
 			return -errno;
 		uring.enabled = true;
 		return 0;
-	}
-
-	// Without COOP_TASKRUN every completion the kernel finishes outside io_uring_enter (a
-	// device interrupt, an io-wq worker) interrupts the thread with an IPI to post its CQE,
-	// which cost half the IOPS of 4 KiB reads on tmpfs; with it the CQE is posted at the
-	// thread's next system call, and TASKRUN_FLAG tells liburing's peek to make one when work
-	// is pending. Kernels before 5.19 refuse both flags: they get the plain ring.
-	static int create_ring(unsigned max_events, io_uring &ring)
-	{
-		io_uring_params params{};
-		params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP |
-			       IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
-		params.cq_entries = 2 * max_events;
-		int err = io_uring_queue_init_params(max_events, &ring, &params);
-		if (err != -EINVAL)
-			return err;
-		params = {};
-		params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
-		params.cq_entries = 2 * max_events;
-		return io_uring_queue_init_params(max_events, &ring, &params);
 	}
 
 	static void prepare(uring_context &uring, io_uring_sqe &sqe, iocb &request)
