@@ -65,7 +65,7 @@ engine::engine(engine_options &&options, kernel_aio &kernel, io_context_t kernel
 	  eventfd_(eventfd), capacity_(options.capacity), defer_submit_(options.defer_submit),
 	  submit_early_(options.submit_early), wait_in_getevents_(options.wait_in_getevents),
 	  routes_blocking_files_(backend == kaio::backend::aio && !options.direct_only),
-	  screens_batches_(routes_blocking_files_), wait_(std::move(options.wait)),
+	  wait_(std::move(options.wait)),
 	  slots_(new request_slot[static_cast<std::size_t>(capacity_)]),
 	  inline_iov_(new iovec[static_cast<std::size_t>(capacity_) * inline_iovecs]),
 	  overflow_iov_(new std::vector<iovec>[static_cast<std::size_t>(capacity_)]),
@@ -192,7 +192,7 @@ int engine::flush()
 // is empty or requests of ours are in the kernel, whose completions will let it be sent later.
 int engine::send_queue()
 {
-	if (screens_batches_)
+	if (routes_blocking_files_ || nowait_refused_.any())
 		screen_batch();
 	int sent = 0;
 	int transient_failures = 0;
@@ -239,7 +239,6 @@ bool engine::refuses_nowait(iocb &block) noexcept
 		++stats_.nowait_refusals;
 	block.aio_rw_flags &= ~RWF_NOWAIT; // even where fstat could not say which filesystem
 	nowait_refused_.strip(queue_.begin(), queue_.end(), kernel_);
-	screens_batches_ = true;
 	return true;
 }
 

@@ -135,10 +135,6 @@ private:
 	// AIO would block on files without O_DIRECT: look for them, unless the caller promised
 	// there are none (IO_CTX_DIRECT_ONLY). io_uring never blocks on any.
 	bool routes_blocking_files_;
-	// send_queue() looks at each batch (screen_batch()): for files that would block, or once a
-	// filesystem has refused RWF_NOWAIT. One test per batch either way, so that a context that
-	// does neither pays nothing for them.
-	bool screens_batches_;
 	std::size_t early_batch_ = 1; // with submit_early: the queue length that sends it now
 	wait_callback wait_;
 
