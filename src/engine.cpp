@@ -74,7 +74,7 @@ engine::engine(engine_options &&options, kernel_aio &kernel, io_context_t kernel
 	  completing_(static_cast<std::size_t>(capacity_)),
 	  nowait_reads_(backend == kaio::backend::aio ? RWF_NOWAIT : 0),
 	  nowait_writes_(backend == kaio::backend::aio && options.nowait_writes ? RWF_NOWAIT : 0),
-	  workers_(eventfd)
+	  devices_(kernel), workers_(eventfd)
 {
 	for (int index = capacity_ - 1; index >= 0; --index) {
 		free_slots_.push_back(index);
@@ -235,10 +235,10 @@ bool engine::refuses_nowait(iocb &block) noexcept
 {
 	if ((block.aio_rw_flags & RWF_NOWAIT) == 0)
 		return false;
-	if (nowait_refused_.note(block, kernel_))
+	if (nowait_refused_.note(block, devices_))
 		++stats_.nowait_refusals;
 	block.aio_rw_flags &= ~RWF_NOWAIT; // even where fstat could not say which filesystem
-	nowait_refused_.strip(queue_.begin(), queue_.end(), kernel_);
+	nowait_refused_.strip(queue_.begin(), queue_.end(), devices_);
 	return true;
 }
 
@@ -249,7 +249,7 @@ void engine::screen_batch() noexcept
 	if (routes_blocking_files_)
 		send_blocking_to_workers();
 	if (nowait_refused_.any())
-		nowait_refused_.strip(queue_.begin(), queue_.end(), kernel_);
+		nowait_refused_.strip(queue_.begin(), queue_.end(), devices_);
 }
 
 // Kernel AIO runs a request on a file without O_DIRECT (or on a pipe, a socket) inside
@@ -653,7 +653,10 @@ int engine::register_files(const int *fds, int count)
 		if (fds[k] < 0)
 			return -EBADF;
 	}
-	return kernel_.register_files(kernel_context_, fds, count);
+	if (int err = kernel_.register_files(kernel_context_, fds, count); err != 0)
+		return err;
+	// Only RWF_NOWAIT needs to know where a file lives, and only AIO sends it.
+	return nowait_reads_ != 0 ? devices_.register_files(fds, count) : 0;
 }
 
 } // namespace kaio::detail

@@ -15,6 +15,7 @@
 
 #include "blocking_pool.hpp"
 #include "direct_files.hpp"
+#include "file_devices.hpp"
 #include "fixed_vector.hpp"
 #include "fork_generation.hpp"
 #include "kaio/inplace_function.hpp"
@@ -157,6 +158,7 @@ private:
 	const int nowait_reads_;
 	const int nowait_writes_;
 	nowait_refusals nowait_refused_;
+	file_devices devices_; // where each fd lives, remembered for registered ones
 	blocking_pool workers_;
 	int callback_depth_ = 0;
 	int direct_slot_ = -1; // the request a direct submit() is sending, whose error it returns

@@ -51,7 +51,8 @@ public:
 	// Requests sent so far with a registered buffer.
 	virtual std::uint64_t fixed_buffer_requests(io_context_t /*context*/) { return 0; }
 	// Which filesystem a request's fd lives on: asked once per descriptor of a batch, and
-	// only after some filesystem refused RWF_NOWAIT (nowait_refusals.hpp).
+	// only after some filesystem refused RWF_NOWAIT (nowait_refusals.hpp); for a registered
+	// fd, once at registration (file_devices.hpp).
 	virtual int fstat(int fd, struct stat *status)
 	{
 		return ::fstat(fd, status) == 0 ? 0 : -errno;

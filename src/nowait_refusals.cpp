@@ -1,26 +1,12 @@
 #include "nowait_refusals.hpp"
 
 #include <linux/fs.h>
-#include <sys/stat.h>
 
 #include <optional>
 
 #include "batch_memo.hpp"
 
 namespace kaio::detail {
-namespace {
-
-// The filesystem `fd` lives on; none when fstat cannot say (a closed fd: io_submit then
-// answers EBADF of its own).
-std::optional<dev_t> device_of(int fd, kernel_aio &kernel) noexcept
-{
-	struct stat status; // fstat fills it
-	if (kernel.fstat(fd, &status) < 0)
-		return std::nullopt;
-	return status.st_dev;
-}
-
-} // namespace
 
 nowait_refusals::direction nowait_refusals::direction_of(const iocb &request) noexcept
 {
@@ -40,11 +26,11 @@ int nowait_refusals::index_of(dev_t device) const noexcept
 
 // The directions in which the filesystem of `fd` refuses the flag. Where fstat cannot say,
 // those every filesystem refuses: the kernel would still refuse the rest, which note() handles.
-nowait_refusals::refused_directions nowait_refusals::refused_on(int fd,
-								kernel_aio &kernel) const noexcept
+nowait_refusals::refused_directions
+nowait_refusals::refused_on(int fd, const file_devices &devices) const noexcept
 {
 	refused_directions refused = everywhere_;
-	std::optional<dev_t> device = device_of(fd, kernel);
+	std::optional<dev_t> device = devices.of(fd);
 	int index = device ? index_of(*device) : known_;
 	if (index < known_) {
 		const refused_directions &known = filesystems_[index].refuses;
@@ -54,9 +40,9 @@ nowait_refusals::refused_directions nowait_refusals::refused_on(int fd,
 	return refused;
 }
 
-bool nowait_refusals::note(const iocb &request, kernel_aio &kernel) noexcept
+bool nowait_refusals::note(const iocb &request, const file_devices &devices) noexcept
 {
-	std::optional<dev_t> device = device_of(request.aio_fildes, kernel);
+	std::optional<dev_t> device = devices.of(request.aio_fildes);
 	if (!device)
 		return false;
 	direction way = direction_of(request);
@@ -76,9 +62,10 @@ bool nowait_refusals::note(const iocb &request, kernel_aio &kernel) noexcept
 	return true;
 }
 
-void nowait_refusals::strip_batch(iocb **first, iocb **last, kernel_aio &kernel) const noexcept
+void nowait_refusals::strip_batch(iocb **first, iocb **last,
+				  const file_devices &devices) const noexcept
 {
-	auto ask = [this, &kernel](int fd) { return refused_on(fd, kernel); };
+	auto ask = [this, &devices](int fd) { return refused_on(fd, devices); };
 	batch_memo<refused_directions, decltype(ask)> refused{ask};
 	for (iocb **request = first; request != last; ++request) {
 		iocb &block = **request;

@@ -8,12 +8,12 @@
 //
 // Keyed by the filesystem's device number (st_dev of fstat), never by fd: an fd can be closed
 // and its number reused for a file elsewhere at any moment, so a batch asks again for each fd it
-// holds (batch_memo.hpp). A context that has seen no refusal never asks: any() is false and the
-// engine does not look at its queue. What is remembered can only err on the side of blocking:
-// a device number that a newer filesystem takes over after an unmount (tmpfs and btrfs use
-// anonymous ones, which are reused) keeps the old refusal, so its requests go without the flag,
-// as they did before the flag existed; and a refusing filesystem not yet known costs one refused
-// io_submit, after which it is known.
+// holds (batch_memo.hpp), unless the fd is registered (file_devices.hpp). A context that has seen
+// no refusal never asks: any() is false and the engine does not look at its queue. What is
+// remembered can only err on the side of blocking: a device number that a newer filesystem takes
+// over after an unmount (tmpfs and btrfs use anonymous ones, which are reused) keeps the old
+// refusal, so its requests go without the flag, as they did before the flag existed; and a refusing
+// filesystem not yet known costs one refused io_submit, after which it is known.
 #pragma once
 
 #include <libaio.h>
@@ -21,7 +21,7 @@
 
 #include <array>
 
-#include "kernel_aio.hpp"
+#include "file_devices.hpp"
 
 namespace kaio::detail {
 
@@ -34,14 +34,15 @@ public:
 	// refuses the flag in the request's direction. True when that is news, to be counted once;
 	// false when it was known, or fstat cannot say which filesystem it is (the caller still
 	// sends the request again without the flag).
-	bool note(const iocb &request, kernel_aio &kernel) noexcept;
+	bool note(const iocb &request, const file_devices &devices) noexcept;
 
 	// Takes RWF_NOWAIT off each request of [first, last) whose filesystem refuses it in the
-	// request's direction: one fstat per fd, and only for directions some filesystem refuses.
-	void strip(iocb **first, iocb **last, kernel_aio &kernel) const noexcept
+	// request's direction: one question to `devices` per fd, and only for directions some
+	// filesystem refuses.
+	void strip(iocb **first, iocb **last, const file_devices &devices) const noexcept
 	{
 		if (first != last) // process() sends its queue twice, often empty the second time
-			strip_batch(first, last, kernel);
+			strip_batch(first, last, devices);
 	}
 
 private:
@@ -57,8 +58,8 @@ private:
 
 	static direction direction_of(const iocb &request) noexcept;
 	int index_of(dev_t device) const noexcept;
-	refused_directions refused_on(int fd, kernel_aio &kernel) const noexcept;
-	void strip_batch(iocb **first, iocb **last, kernel_aio &kernel) const noexcept;
+	refused_directions refused_on(int fd, const file_devices &devices) const noexcept;
+	void strip_batch(iocb **first, iocb **last, const file_devices &devices) const noexcept;
 
 	refusing_filesystem filesystems_[remembered] = {};
 	int known_ = 0;

@@ -304,4 +304,48 @@ TEST(NowaitRefusals, NoFstatUntilAFilesystemRefuses)
 	::close(other);
 }
 
+// A registered file is asked where it lives once, at registration: its caller promises it
+// stays open, so its batches make no fstat after a refusal, and each filesystem is still judged
+// on its own. Unregistered again, it is asked once per batch.
+TEST(NowaitRefusals, RegisteredFilesAreAskedWhereTheyLiveOnce)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	KAIO_MOUNTED_FILE_OR_SKIP(ext4, on_ext4);
+	KAIO_MOUNTED_FILE_OR_SKIP(tmpfs, on_tmpfs);
+	fault_kernel kernel;
+	context_guard guard;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&guard.ctx, 8, nullptr, nullptr, &kernel), 0);
+	KAIO_DIRTY_READ_IS_RETRIED_OR_SKIP(guard.ctx, ext4, 0);
+	int fds[2] = {tmpfs.fd(), ext4.fd()};
+	ASSERT_EQ(io_ctx_register_files(&guard.ctx, fds, 2), 0);
+	EXPECT_EQ(kernel.fstat_calls, 2);
+
+	expect_read(guard.ctx, tmpfs.fd(), 1, tmpfs.byte_of(1)); // refused, sent without the flag
+	ASSERT_EQ(stats_of(guard.ctx).nowait_refusals, 1u);
+	ext4.dirty(2, 'E');
+	expect_read(guard.ctx, ext4.fd(), 2, 'E');
+	expect_read(guard.ctx, tmpfs.fd(), 3, tmpfs.byte_of(3));
+	EXPECT_EQ(kernel.fstat_calls, 2) << "a registered file was asked again";
+	io_ctx_stats stats = stats_of(guard.ctx);
+	EXPECT_EQ(stats.nowait_retries, 2u) << "the ext4 read lost RWF_NOWAIT to tmpfs's refusal";
+	EXPECT_EQ(stats.nowait_refusals, 1u);
+
+	ASSERT_EQ(io_ctx_register_files(&guard.ctx, nullptr, 0), 0);
+	expect_read(guard.ctx, tmpfs.fd(), 4, tmpfs.byte_of(4));
+	EXPECT_EQ(kernel.fstat_calls, 3) << "an unregistered file must be asked in each batch";
+}
+
+// A descriptor that is not open cannot be registered, as with io_uring's registration.
+TEST(NowaitRefusals, RegisteringAClosedDescriptorIsRefused)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	context_guard guard;
+	ASSERT_EQ(io_ctx_create(&guard.ctx, 8, nullptr), 0);
+	int closed = ::dup(scratch.fd());
+	ASSERT_GE(closed, 0);
+	::close(closed);
+	int fds[2] = {scratch.fd(), closed};
+	EXPECT_EQ(io_ctx_register_files(&guard.ctx, fds, 2), -EBADF);
+}
+
 } // namespace

@@ -267,8 +267,10 @@ KAIO_API int io_ctx_register_buffers(struct io_ctx *io_ctx, const struct iovec *
 
 /*
  * Register `count` open files: on io_uring requests on them skip the kernel's file-table lookup.
- * Same rules as io_ctx_register_buffers(); -EBADF for a negative fd. The files must stay open
- * while registered. On AIO: returns 0 and does nothing.
+ * On AIO kaio remembers the filesystem each lives on, which spares the fstat per descriptor and
+ * io_submit call it otherwise makes once a filesystem has refused RWF_NOWAIT (tmpfs does).
+ * Same rules as io_ctx_register_buffers(); -EBADF for a negative fd or one not open. The files
+ * must stay open while registered.
  */
 KAIO_API int io_ctx_register_files(struct io_ctx *io_ctx, const int *fds, int count);
 
