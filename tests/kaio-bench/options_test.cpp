@@ -65,6 +65,7 @@ TEST(BenchOptions, DefaultsAreFios)
 	EXPECT_TRUE(wanted.direct);
 	EXPECT_EQ(wanted.backend, kaio::backend::from_environment);
 	EXPECT_FALSE(wanted.fixedbufs);
+	EXPECT_FALSE(wanted.registerfiles);
 	EXPECT_EQ(wanted.fsync_every, 0U);
 	EXPECT_FALSE(wanted.verify);
 	EXPECT_EQ(wanted.seed, options::default_seed);
@@ -204,12 +205,15 @@ TEST(BenchOptions, NamesMustBeKnown)
 	expect_usage_error({"--filename="}, "--filename");
 }
 
-TEST(BenchOptions, BackendAndFixedbufsAreTaken)
+TEST(BenchOptions, BackendAndRegistrationsAreTaken)
 {
 	EXPECT_EQ(parsed({"--backend=aio"}).backend, kaio::backend::aio);
 	EXPECT_EQ(parsed({"--backend=uring"}).backend, kaio::backend::uring);
 	EXPECT_EQ(parsed({"--backend=auto"}).backend, kaio::backend::automatic);
 	EXPECT_TRUE(parsed({"--fixedbufs"}).fixedbufs);
+	EXPECT_FALSE(parsed({"--fixedbufs"}).registerfiles);
+	EXPECT_TRUE(parsed({"--registerfiles"}).registerfiles);
+	EXPECT_FALSE(parsed({"--registerfiles"}).fixedbufs);
 }
 
 } // namespace

@@ -289,14 +289,17 @@ TEST(BenchRun, ALongerFileIsUsedUpToSize)
 TEST(BenchRun, ReportNamesTheBackendUsedAndCountsFixedBuffers)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(file);
-	json aio = report_of(on(file) + "--backend=aio --number_ios=100");
+	json aio = report_of(on(file) + "--backend=aio --registerfiles --number_ios=100");
 	EXPECT_EQ(aio["backend"], "aio");
+	EXPECT_EQ(aio["registerfiles"], true);
 	command_result probe = run_bench(on(file) + "--backend=uring --number_ios=1");
 	if (probe.exit_status != 0)
 		GTEST_SKIP() << "io_uring refused here: " << probe.output;
-	json uring = report_of(on(file) + "--backend=uring --fixedbufs --number_ios=100");
+	json uring = report_of(on(file) +
+			       "--backend=uring --fixedbufs --registerfiles --number_ios=100");
 	EXPECT_EQ(uring["backend"], "uring");
 	EXPECT_EQ(uring["fixedbufs"], true);
+	EXPECT_EQ(uring["registerfiles"], true);
 	EXPECT_EQ(uring["jobs"][0]["kaio"]["fixed_buffer_requests"], 100);
 }
 

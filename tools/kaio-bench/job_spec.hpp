@@ -22,7 +22,8 @@ struct job_spec {
 	std::int64_t runtime_ns = no_time_limit;
 	std::uint64_t fsync_every = 0;
 	bool verify = false;
-	bool fixedbufs = false;       // kaio: buffers and file registered with the context
+	bool fixedbufs = false;       // kaio: buffers registered with the context
+	bool registerfiles = false;   // kaio: the file registered with the context
 	std::uint64_t seed = 0;       // of this job's offsets
 	std::uint64_t generation = 0; // stamped into what this run writes
 };

@@ -16,12 +16,13 @@ kaio_job::kaio_job(const job_spec &spec, tools::unique_fd file, kaio::context ct
 	for (unsigned i = 0; i < spec.iodepth; ++i)
 		slots_.push_back({core_.make_buffer(), {}, 0});
 	if (spec.fixedbufs)
-		register_with_context();
+		register_buffers();
+	if (spec.registerfiles)
+		register_file();
 }
 
-// As fio's fixedbufs=1 registerfiles=1: io_uring then skips mapping the buffers and looking the
-// file up on every I/O. AIO accepts and ignores it.
-void kaio_job::register_with_context()
+// As fio's fixedbufs=1: io_uring then skips mapping the buffers on every I/O. AIO ignores it.
+void kaio_job::register_buffers()
 {
 	std::vector<iovec> buffers;
 	for (slot &request : slots_)
@@ -29,6 +30,12 @@ void kaio_job::register_with_context()
 	if (int rc = ctx_.register_buffers(buffers); rc < 0)
 		throw run_failure(fmt::format("cannot register {} buffers: {}", buffers.size(),
 					      reason_of(-rc)));
+}
+
+// As fio's registerfiles=1: io_uring then skips looking the file up on every I/O, and AIO
+// skips asking which filesystem it lives on (see io_ctx_register_files(3)).
+void kaio_job::register_file()
+{
 	int fd = file_.get();
 	if (int rc = ctx_.register_files({&fd, 1}); rc < 0)
 		throw run_failure(fmt::format("cannot register the file: {}", reason_of(-rc)));

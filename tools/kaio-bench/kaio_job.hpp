@@ -32,7 +32,8 @@ private:
 		std::int64_t started_ns = 0;
 	};
 
-	void register_with_context();
+	void register_buffers();
+	void register_file();
 	void issue(slot &request, std::int64_t now);
 	void completed(slot &request, int result);
 	void count_write();

@@ -138,8 +138,9 @@ void add_options(CLI::App &app, options &wanted, typed_options &typed)
 	add("--backend", "NAME", typed.backend,
 	    "aio, uring or auto: kaio's kernel interface (default $KAIO_BACKEND, else aio)");
 	app.add_flag("--fixedbufs", wanted.fixedbufs,
-		     "Register the buffers and the file with io_uring (fio's fixedbufs=1 "
-		     "registerfiles=1)");
+		     "Register the buffers with the context (fio's fixedbufs=1)");
+	app.add_flag("--registerfiles", wanted.registerfiles,
+		     "Register the file with the context (fio's registerfiles=1)");
 	add("--fsync", "N", typed.fsync, "fdatasync every N writes (default 0: never)");
 	add("--seed", "N", typed.seed, "Seed of the random offsets (default fixed)");
 	app.add_flag("--verify", wanted.verify, "Stamp written blocks and check them; check reads");

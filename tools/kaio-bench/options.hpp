@@ -41,9 +41,9 @@ struct options {
 	wait_mode wait = wait_mode::getevents;   // fio's libaio engine waits in io_getevents too
 	kaio::backend backend =
 		kaio::backend::from_environment; // the library's: KAIO_BACKEND, else aio
-	bool fixedbufs =
-		false; // register the buffers and the file (io_uring), as fio's fixedbufs=1
-	std::uint64_t fsync_every = 0; // writes per fdatasync; 0: never
+	bool fixedbufs = false;                  // register the buffers, as fio's fixedbufs=1
+	bool registerfiles = false;              // register the file, as fio's registerfiles=1
+	std::uint64_t fsync_every = 0;           // writes per fdatasync; 0: never
 	bool verify = false;
 	bool direct = true; // O_DIRECT; --direct=0 shows kaio's worker threads at work
 	std::uint64_t seed = default_seed;

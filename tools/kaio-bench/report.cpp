@@ -118,9 +118,10 @@ std::string header_text(const run_summary &summary)
 	std::string mix =
 		wanted.rw == rw_mode::randrw ? fmt::format(" rwmixread={}", wanted.rwmixread) : "";
 	std::string submit = wanted.engine == engine_kind::kaio
-				     ? fmt::format(" backend={}{} submit={} wait={}",
+				     ? fmt::format(" backend={}{}{} submit={} wait={}",
 						   name_of(summary.total.backend),
 						   wanted.fixedbufs ? " fixedbufs" : "",
+						   wanted.registerfiles ? " registerfiles" : "",
 						   name_of(wanted.submit), name_of(wanted.wait))
 				     : "";
 	return fmt::format("kaio-bench {}: rw={}{} bs={} iodepth={} numjobs={} engine={}{} size={} "
@@ -194,6 +195,7 @@ json options_json(const run_summary &summary)
 				    ? json(name_of(summary.total.backend))
 				    : json(nullptr)},
 		{"fixedbufs", wanted.fixedbufs},
+		{"registerfiles", wanted.registerfiles},
 		{"runtime_s", runtime ? json(*runtime) : json(nullptr)},
 		{"number_ios", wanted.number_ios ? json(*wanted.number_ios) : json(nullptr)},
 		{"fsync", wanted.fsync_every},

@@ -150,6 +150,7 @@ job_spec spec_of(const options &wanted, const target_file &target, unsigned inde
 	spec.rw = wanted.rw;
 	spec.rwmixread = wanted.rwmixread;
 	spec.fixedbufs = wanted.fixedbufs;
+	spec.registerfiles = wanted.registerfiles;
 	spec.bs = wanted.bs;
 	spec.blocks = target.size() / wanted.bs;
 	spec.iodepth = wanted.iodepth;
