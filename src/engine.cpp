@@ -390,7 +390,7 @@ int engine::deliver(const io_event *events, int count) noexcept
 	for (int i = 0; i < count; ++i) {
 		auto &slot = *static_cast<request_slot *>(events[i].data);
 		int result = result_of(events[i]);
-		if (result == -EAGAIN && retry_on_worker(slot)) [[unlikely]] {
+		if (result < 0 && retried_without_nowait(slot, result)) [[unlikely]] {
 			--ran; // not finished: a worker runs it again
 			continue;
 		}
@@ -399,20 +399,26 @@ int engine::deliver(const io_event *events, int count) noexcept
 	return ran;
 }
 
-// -EAGAIN under RWF_NOWAIT: the kernel would have blocked (an extending write, a lock, a full
-// device queue). Run it again, blocking, on a worker thread; never requeue it blindly, which
-// could spin on the same answer.
-bool engine::retry_on_worker(request_slot &slot) noexcept
+// A request that failed because it carried RWF_NOWAIT runs again, without it, on a worker
+// thread; never requeued blindly, which could spin on the same answer.
+// -EAGAIN: the kernel would have blocked (an extending write, a lock, a full device queue).
+// -EOPNOTSUPP: something under the file cannot honour the flag and says so only now, where
+// io_submit would usually have refused it (reported with dm and md devices below the
+// filesystem): the filesystem loses the flag in that direction, as after a refusal.
+bool engine::retried_without_nowait(request_slot &slot, int result) noexcept
 {
 	iocb &block = slot.control_block;
-	if ((block.aio_rw_flags & RWF_NOWAIT) == 0)
+	if ((block.aio_rw_flags & RWF_NOWAIT) == 0 || (result != -EAGAIN && result != -EOPNOTSUPP))
 		return false;
-	slot.state = slot_state::queued; // back through the worker path, as if newly sent
+	if (result == -EOPNOTSUPP && nowait_refused_.note(block, devices_))
+		++stats_.nowait_refusals; // before the worker, which may read the block from now on
+	slot.state = slot_state::queued;  // back through the worker path, as if newly sent
 	if (!to_worker(block)) {
 		slot.state = slot_state::in_kernel;
 		return false; // no worker: the caller gets the kernel's answer
 	}
-	++stats_.nowait_retries;
+	if (result == -EAGAIN)
+		++stats_.nowait_retries;
 	return true;
 }
 

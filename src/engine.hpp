@@ -102,7 +102,7 @@ private:
 	bool to_worker(iocb &block) noexcept;
 	bool refuses_nowait(iocb &block) noexcept;
 	int reap_workers();
-	bool retry_on_worker(request_slot &slot) noexcept;
+	bool retried_without_nowait(request_slot &slot, int result) noexcept;
 	void reject_queue_head(int error);
 	int run_ready();
 	int run_completing();

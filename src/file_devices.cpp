@@ -16,7 +16,10 @@ std::optional<dev_t> asked(int fd, kernel_aio &kernel) noexcept
 	return status.st_dev;
 }
 
-bool fd_below(const std::pair<int, dev_t> &file, int fd) noexcept { return file.first < fd; }
+bool fd_below(const std::pair<int, dev_t> &file, int fd) noexcept
+{
+	return file.first < fd;
+}
 
 } // namespace
 

@@ -304,6 +304,44 @@ TEST(NowaitRefusals, NoFstatUntilAFilesystemRefuses)
 	::close(other);
 }
 
+// A device under the filesystem that cannot honour RWF_NOWAIT may say so only in the
+// completion, with -EOPNOTSUPP, where io_submit usually refuses (reported with dm and md
+// devices): the request runs again without the flag on a worker, and the filesystem loses the
+// flag for that direction. Injected through the kernel seam: no device here answers that way.
+TEST(NowaitRefusals, ARefusalInTheCompletionRunsAgainWithoutTheFlag)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	KAIO_MOUNTED_FILE_OR_SKIP(ext4, on_ext4);
+	fault_kernel kernel;
+	context_guard guard;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&guard.ctx, 8, nullptr, nullptr, &kernel), 0);
+
+	kernel.result_script = {-EOPNOTSUPP};
+	expect_read(guard.ctx, ext4.fd(), 1, ext4.byte_of(1));
+	io_ctx_stats stats = stats_of(guard.ctx);
+	EXPECT_EQ(stats.nowait_refusals, 1u);
+	EXPECT_EQ(stats.worker_requests, 1u);
+	EXPECT_EQ(stats.nowait_retries, 0u) << "a refusal is no -EAGAIN";
+
+	int before = kernel.fstat_calls;
+	expect_read(guard.ctx, ext4.fd(), 2, ext4.byte_of(2));
+	EXPECT_GT(kernel.fstat_calls, before) << "reads on ext4 were not screened for the flag";
+	EXPECT_EQ(stats_of(guard.ctx).nowait_refusals, 1u);
+
+	// Without the flag (writes carry none by default), -EOPNOTSUPP is the request's answer.
+	aligned_buffer out(block);
+	std::memset(out.data(), 'w', block);
+	completion written;
+	kernel.result_script = {-EOPNOTSUPP};
+	ASSERT_GT(io_ctx_write(&guard.ctx, ext4.fd(), out.data(), block, offset_of(3), record,
+			       &written),
+		  0);
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	EXPECT_EQ(written.calls, 1);
+	EXPECT_EQ(written.result, -EOPNOTSUPP);
+	EXPECT_EQ(stats_of(guard.ctx).worker_requests, 1u);
+}
+
 // A registered file is asked where it lives once, at registration: its caller promises it
 // stays open, so its batches make no fstat after a refusal, and each filesystem is still judged
 // on its own. Unregistered again, it is asked once per batch.

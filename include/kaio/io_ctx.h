@@ -205,8 +205,9 @@ struct io_ctx_stats {
 	unsigned long long worker_requests; /* requests run by a worker thread (see io_ctx_read) */
 	unsigned long long
 		nowait_retries; /* of which: direct I/O the kernel would have blocked on */
-	unsigned long long nowait_refusals; /* io_submit calls refused for RWF_NOWAIT (EOPNOTSUPP):
-					       one per file system and direction that lacks it */
+	unsigned long long nowait_refusals; /* refusals of RWF_NOWAIT (EOPNOTSUPP, by io_submit
+					       or in a completion): one per file system and
+					       direction that lacks it */
 	unsigned long long fixed_buffer_requests; /* requests sent with a registered buffer */
 	unsigned long long reserved[3];
 };

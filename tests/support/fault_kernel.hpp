@@ -26,6 +26,8 @@ public:
 	// cancel: the answer to give instead of the kernel's; -EINPROGRESS means "stopped", and the
 	// request's event then comes back with -ECANCELED.
 	std::deque<int> cancel_script;
+	// getevents: the results to give the next events instead of the kernel's, one per event.
+	std::deque<int> result_script;
 	// setup: the errno to fail io_setup with (0: the real kernel).
 	int setup_error = 0;
 	// getevents: the next this many calls report nothing ready (0) without asking the kernel,
@@ -77,6 +79,9 @@ public:
 		for (int i = 0; i < got; ++i) {
 			if (cancelled_.erase(events[i].obj) != 0)
 				events[i].res = cancelled_result;
+			if (!result_script.empty())
+				events[i].res =
+					static_cast<unsigned long>(long{next(result_script)});
 		}
 		return got;
 	}
