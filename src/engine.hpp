@@ -177,10 +177,10 @@ template <class Callback>
 	if (index < 0)
 		return index;
 	request_slot &slot = slots_[index];
+	int key = key_of(index); // before prepare()'s stores, which would make it load again
 	if (int err = prepare(slot.control_block, index, what); err != 0)
 		return unclaim(index, err);
-	int key = key_of(index);
-	slot.callback = std::forward<Callback>(callback);
+	slot.take_callback(std::forward<Callback>(callback));
 	queue_.push_back(&slot.control_block);
 	if (in_callback())
 		return gather(key);
