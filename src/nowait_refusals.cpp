@@ -24,8 +24,9 @@ std::optional<dev_t> device_of(int fd, kernel_aio &kernel) noexcept
 
 nowait_refusals::direction nowait_refusals::direction_of(const iocb &request) noexcept
 {
-	bool read =
-		request.aio_lio_opcode == IO_CMD_PREAD || request.aio_lio_opcode == IO_CMD_PREADV;
+	// A shift and a mask rather than two comparisons: the kernel's opcodes are below 32.
+	constexpr unsigned read_opcodes = 1u << IO_CMD_PREAD | 1u << IO_CMD_PREADV;
+	bool read = ((read_opcodes >> request.aio_lio_opcode) & 1) != 0;
 	return read ? reads : writes;
 }
 
@@ -40,18 +41,13 @@ int nowait_refusals::index_of(dev_t device) const noexcept
 
 // The directions in which the filesystem of `fd` refuses the flag. Where fstat cannot say,
 // those every filesystem refuses: the kernel would still refuse the rest, which note() handles.
-nowait_refusals::refused_directions nowait_refusals::refused_on(int fd,
-								kernel_aio &kernel) const noexcept
+nowait_refusals::directions nowait_refusals::refused_on(int fd, kernel_aio &kernel) const noexcept
 {
-	refused_directions refused = everywhere_;
 	std::optional<dev_t> device = device_of(fd, kernel);
 	int index = device ? index_of(*device) : known_;
-	if (index < known_) {
-		const refused_directions &known = filesystems_[index].refuses;
-		refused[reads] = refused[reads] || known[reads];
-		refused[writes] = refused[writes] || known[writes];
-	}
-	return refused;
+	if (index < known_)
+		return everywhere_ | filesystems_[index].refuses;
+	return everywhere_;
 }
 
 bool nowait_refusals::note(const iocb &request, kernel_aio &kernel) noexcept
@@ -60,34 +56,44 @@ bool nowait_refusals::note(const iocb &request, kernel_aio &kernel) noexcept
 	if (!device)
 		return false;
 	direction way = direction_of(request);
-	if (everywhere_[way])
+	if ((everywhere_ & way) != 0)
 		return false;
 	int index = index_of(*device);
 	if (index == known_ && known_ < remembered)
-		filesystems_[known_++] = refusing_filesystem{*device, {}};
+		filesystems_[known_++] = refusing_filesystem{*device, 0};
 	if (index == known_) // no room left
-		everywhere_[way] = true;
-	else if (filesystems_[index].refuses[way])
+		everywhere_ |= way;
+	else if ((filesystems_[index].refuses & way) != 0)
 		return false;
 	else
-		filesystems_[index].refuses[way] = true;
-	anywhere_[way] = true;
-	any_ = true;
+		filesystems_[index].refuses |= way;
+	anywhere_ |= way;
 	return true;
 }
 
 void nowait_refusals::strip_batch(iocb **first, iocb **last, kernel_aio &kernel) const noexcept
 {
 	auto ask = [this, &kernel](int fd) { return refused_on(fd, kernel); };
-	batch_memo<refused_directions, decltype(ask)> refused{ask};
+	batch_memo<directions, decltype(ask)> refused{ask};
+	// Copied, and the answer for the last fd kept here too, so that they stay in registers:
+	// the memo lives in memory, and to the compiler the stores to the requests' flags might
+	// change the members.
+	const directions anywhere = anywhere_;
+	const directions everywhere = everywhere_;
+	int last_fd = -1; // no request has a negative fd: validate() refuses it
+	directions refused_on_last_fd = 0;
 	for (iocb **request = first; request != last; ++request) {
 		iocb &block = **request;
 		if ((block.aio_rw_flags & RWF_NOWAIT) == 0)
 			continue;
 		direction way = direction_of(block);
-		if (!anywhere_[way])
+		if ((anywhere & way) == 0)
 			continue; // no fstat for a direction every filesystem has taken so far
-		if (everywhere_[way] || refused(block.aio_fildes)[way])
+		if ((everywhere & way) == 0 && block.aio_fildes != last_fd) {
+			last_fd = block.aio_fildes;
+			refused_on_last_fd = refused(last_fd);
+		}
+		if (((everywhere | refused_on_last_fd) & way) != 0)
 			block.aio_rw_flags &= ~RWF_NOWAIT;
 	}
 }
