@@ -100,8 +100,10 @@ engine::~engine()
 	::close(eventfd_);
 }
 
-// Inline into the delivery loop: it runs once per completed request.
-[[gnu::always_inline]] inline void engine::complete(request_slot &slot, int result) noexcept
+// Frees the slot and runs its callback, with callback_depth_ raised by the caller: deliver()
+// raises it once for all the callbacks of its batch. Inline into the delivery loop: it runs once
+// per completed request.
+[[gnu::always_inline]] inline void engine::finish(request_slot &slot, int result) noexcept
 {
 	if (slot.cancel_outcome != nullptr) {
 		*slot.cancel_outcome = result;
@@ -110,10 +112,14 @@ engine::~engine()
 	completion_callback callback = slot.release();
 	free_slots_.push_back(index_of(slot));
 	++stats_.completed;
-	if (!callback)
-		return;
+	if (callback)
+		callback(result);
+}
+
+void engine::complete(request_slot &slot, int result) noexcept
+{
 	++callback_depth_;
-	callback(result);
+	finish(slot, result);
 	--callback_depth_;
 }
 
@@ -400,6 +406,7 @@ int engine::deliver(const io_event *events, int count) noexcept
 {
 	in_kernel_ -= static_cast<unsigned>(count);
 	int ran = count;
+	++callback_depth_; // once for the batch: nothing of the caller's runs between its callbacks
 	for (int i = 0; i < count; ++i) {
 		auto &slot = *static_cast<request_slot *>(events[i].data);
 		int result = result_of(events[i]);
@@ -407,8 +414,9 @@ int engine::deliver(const io_event *events, int count) noexcept
 			--ran; // not finished: a worker runs it again
 			continue;
 		}
-		complete(slot, result);
+		finish(slot, result);
 	}
+	--callback_depth_;
 	return ran;
 }
 

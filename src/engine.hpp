@@ -110,7 +110,8 @@ private:
 	int reap();
 	int take_events(io_event *events, long want);
 	int deliver(const io_event *events, int count) noexcept;
-	void complete(request_slot &slot, int result) noexcept;
+	void finish(request_slot &slot, int result) noexcept;
+	void complete(request_slot &slot, int result) noexcept; // finish() as a callback run
 	int cancel_in_kernel(request_slot &slot);
 	int wait_for_completion();
 	int poll_eventfd();
