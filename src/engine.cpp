@@ -211,6 +211,8 @@ int engine::flush()
 // is empty or requests of ours are in the kernel, whose completions will let it be sent later.
 int engine::send_queue()
 {
+	if (queue_.empty())
+		return 0; // process() sends its queue twice, often empty the first time
 	if (routes_blocking_files_ || nowait_refused_.any())
 		screen_batch();
 	int sent = 0;

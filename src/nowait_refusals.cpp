@@ -71,7 +71,7 @@ bool nowait_refusals::note(const iocb &request, kernel_aio &kernel) noexcept
 	return true;
 }
 
-void nowait_refusals::strip_batch(iocb **first, iocb **last, kernel_aio &kernel) const noexcept
+void nowait_refusals::strip(iocb **first, iocb **last, kernel_aio &kernel) const noexcept
 {
 	auto ask = [this, &kernel](int fd) { return refused_on(fd, kernel); };
 	batch_memo<directions, decltype(ask)> refused{ask};

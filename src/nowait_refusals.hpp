@@ -36,11 +36,7 @@ public:
 
 	// Takes RWF_NOWAIT off each request of [first, last) whose filesystem refuses it in the
 	// request's direction: one fstat per fd, and only for directions some filesystem refuses.
-	void strip(iocb **first, iocb **last, kernel_aio &kernel) const noexcept
-	{
-		if (first != last) // process() sends its queue twice, often empty the second time
-			strip_batch(first, last, kernel);
-	}
+	void strip(iocb **first, iocb **last, kernel_aio &kernel) const noexcept;
 
 private:
 	// Bits, so that a set of directions is tested against a request's with one AND.
@@ -57,7 +53,6 @@ private:
 	static direction direction_of(const iocb &request) noexcept;
 	int index_of(dev_t device) const noexcept;
 	directions refused_on(int fd, kernel_aio &kernel) const noexcept;
-	void strip_batch(iocb **first, iocb **last, kernel_aio &kernel) const noexcept;
 
 	refusing_filesystem filesystems_[remembered] = {};
 	int known_ = 0;
