@@ -278,9 +278,15 @@ void engine::screen_batch() noexcept
 void engine::send_blocking_to_workers() noexcept
 {
 	direct_files seen;
+	int last_fd = -1; // no request has a negative fd: validate() refuses it
+	bool last_fd_is_direct = true;
 	std::size_t kept = 0;
 	for (iocb *block : queue_) {
-		if (seen.is_direct(block->aio_fildes) || !to_worker(*block))
+		if (block->aio_fildes != last_fd) { // see batch_memo.hpp
+			last_fd = block->aio_fildes;
+			last_fd_is_direct = seen.is_direct(last_fd);
+		}
+		if (last_fd_is_direct || !to_worker(*block))
 			queue_[kept++] = block;
 		else
 			++stats_.submitted;

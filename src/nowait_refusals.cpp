@@ -75,9 +75,8 @@ void nowait_refusals::strip(iocb **first, iocb **last, kernel_aio &kernel) const
 {
 	auto ask = [this, &kernel](int fd) { return refused_on(fd, kernel); };
 	batch_memo<directions, decltype(ask)> refused{ask};
-	// Copied, and the answer for the last fd kept here too, so that they stay in registers:
-	// the memo lives in memory, and to the compiler the stores to the requests' flags might
-	// change the members.
+	// Copied, so that they stay in registers: to the compiler, the stores to the requests'
+	// flags might change the members. The last fd's answer is kept here (see batch_memo.hpp).
 	const directions anywhere = anywhere_;
 	const directions everywhere = everywhere_;
 	int last_fd = -1; // no request has a negative fd: validate() refuses it
