@@ -87,7 +87,7 @@ private:
 
 	int process(bool may_wait);
 	template <class Callback>
-	int submit_when_full(operation what, Callback &&callback);
+	int submit_when_full(const operation &what, Callback &&callback);
 	int claim_slot() noexcept; // one must be free
 	int wait_for_free_slot();
 	int unclaim(int index, int error) noexcept;
@@ -169,8 +169,8 @@ private:
 
 // The submission path, inline so that the C and C++ layers compile it into their own calls.
 
-// g++ keeps the caller's operation in registers when the copy for the full context's call is
-// made like this; a plain copy has it built in memory on every submission.
+// g++ keeps the caller's operation in registers when the full context's call gets a copy made
+// like this; given `what` itself, it builds the operation in memory on every submission.
 inline operation copied_field_by_field(const operation &what) noexcept
 {
 	return operation{what.op,  what.fd,     what.buffer, what.length,
@@ -204,7 +204,8 @@ template <class Callback>
 // Out of line, so that what submit() would keep across the wait costs nothing when a slot is
 // free.
 template <class Callback>
-[[gnu::noinline, gnu::cold]] int engine::submit_when_full(operation what, Callback &&callback)
+[[gnu::noinline, gnu::cold]] int engine::submit_when_full(const operation &what,
+							  Callback &&callback)
 {
 	if (int err = wait_for_free_slot(); err < 0)
 		return err;
