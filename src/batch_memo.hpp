@@ -9,6 +9,11 @@
 namespace kaio::detail {
 
 // `Ask`: Value(int fd), what the kernel says of `fd` now. Value: cheap to copy.
+//
+// The common batch has every request on one file: a caller going through a batch keeps the
+// answer for the last fd in locals, which stay in registers, and asks the memo only when the fd
+// changes. The memo lives in memory (its arrays are indexed), so a last answer kept in it would
+// be loaded again for every request.
 template <class Value, class Ask>
 class batch_memo {
 public:
@@ -16,19 +21,6 @@ public:
 	explicit batch_memo(Ask ask) noexcept : ask_(ask) {}
 
 	Value operator()(int fd) noexcept
-	{
-		if (fd == last_fd_) // the common batch: every request on one file
-			return last_value_;
-		last_fd_ = fd;
-		last_value_ = recall_or_ask(fd);
-		return last_value_;
-	}
-
-private:
-	// Beyond this many descriptors in one batch, each further request asks again.
-	static constexpr int remembered = 8;
-
-	Value recall_or_ask(int fd) noexcept
 	{
 		int *found = std::find(fds_, fds_ + known_, fd);
 		if (found != fds_ + known_)
@@ -41,9 +33,11 @@ private:
 		return value;
 	}
 
+private:
+	// Beyond this many descriptors in one batch, each further change of fd asks again.
+	static constexpr int remembered = 8;
+
 	Ask ask_;
-	int last_fd_ = -1; // no request has a negative fd: validate() refuses it
-	Value last_value_{};
 	int fds_[remembered];
 	Value values_[remembered];
 	int known_ = 0;

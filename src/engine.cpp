@@ -100,8 +100,10 @@ engine::~engine()
 	::close(eventfd_);
 }
 
-// Inline into the delivery loop: it runs once per completed request.
-[[gnu::always_inline]] inline void engine::complete(request_slot &slot, int result) noexcept
+// Frees the slot and runs its callback, with callback_depth_ raised by the caller: deliver()
+// raises it once for all the callbacks of its batch. Inline into the delivery loop: it runs once
+// per completed request.
+[[gnu::always_inline]] inline void engine::finish(request_slot &slot, int result) noexcept
 {
 	if (slot.cancel_outcome != nullptr) {
 		*slot.cancel_outcome = result;
@@ -110,10 +112,14 @@ engine::~engine()
 	completion_callback callback = slot.release();
 	free_slots_.push_back(index_of(slot));
 	++stats_.completed;
-	if (!callback)
-		return;
+	if (callback)
+		callback(result);
+}
+
+void engine::complete(request_slot &slot, int result) noexcept
+{
 	++callback_depth_;
-	callback(result);
+	finish(slot, result);
 	--callback_depth_;
 }
 
@@ -138,6 +144,19 @@ int engine::unclaim(int index, int error) noexcept
 	slot.release().reset();
 	free_slots_.push_back(index);
 	return error;
+}
+
+// Submissions from callbacks are gathered and sent together when process() ends; with
+// submit_early, the first goes at once and the rest in pairs: the kernel plugs the block layer
+// for a batch of more than two, holding the device back until the batch is built, and at depth
+// 128 batches that doubled (2, 4, 8, ...) cost 5% of fio's IOPS that pairs do not.
+int engine::gather_early(int key)
+{
+	if (queue_.size() >= early_batch_) {
+		send_queue();
+		early_batch_ = 2;
+	}
+	return key;
 }
 
 int engine::wait_for_free_slot()
@@ -192,6 +211,8 @@ int engine::flush()
 // is empty or requests of ours are in the kernel, whose completions will let it be sent later.
 int engine::send_queue()
 {
+	if (queue_.empty())
+		return 0; // process() sends its queue twice, often empty the first time
 	if (routes_blocking_files_ || nowait_refused_.any())
 		screen_batch();
 	int sent = 0;
@@ -257,9 +278,15 @@ void engine::screen_batch() noexcept
 void engine::send_blocking_to_workers() noexcept
 {
 	direct_files seen;
+	int last_fd = -1; // no request has a negative fd: validate() refuses it
+	bool last_fd_is_direct = true;
 	std::size_t kept = 0;
 	for (iocb *block : queue_) {
-		if (seen.is_direct(block->aio_fildes) || !to_worker(*block))
+		if (block->aio_fildes != last_fd) { // see batch_memo.hpp
+			last_fd = block->aio_fildes;
+			last_fd_is_direct = seen.is_direct(last_fd);
+		}
+		if (last_fd_is_direct || !to_worker(*block))
 			queue_[kept++] = block;
 		else
 			++stats_.submitted;
@@ -387,6 +414,7 @@ int engine::deliver(const io_event *events, int count) noexcept
 {
 	in_kernel_ -= static_cast<unsigned>(count);
 	int ran = count;
+	++callback_depth_; // once for the batch: nothing of the caller's runs between its callbacks
 	for (int i = 0; i < count; ++i) {
 		auto &slot = *static_cast<request_slot *>(events[i].data);
 		int result = result_of(events[i]);
@@ -394,8 +422,9 @@ int engine::deliver(const io_event *events, int count) noexcept
 			--ran; // not finished: a worker runs it again
 			continue;
 		}
-		complete(slot, result);
+		finish(slot, result);
 	}
+	--callback_depth_;
 	return ran;
 }
 

@@ -87,14 +87,16 @@ private:
 	       kaio::backend backend, int eventfd);
 
 	int process(bool may_wait);
-	int claim_slot();
+	template <class Callback>
+	int submit_when_full(const operation &what, Callback &&callback);
+	int claim_slot() noexcept; // one must be free
 	int wait_for_free_slot();
 	int unclaim(int index, int error) noexcept;
 	int prepare(iocb &block, int index, const operation &what) noexcept;
 	int prepare_vector(iocb &block, int index, const iovec *iov, int iovcnt,
 			   long long offset) noexcept;
 	int send_direct(int index, int key);
-	int gather(int key);
+	int gather_early(int key);
 	iovec *copy_vector(int index, const iovec *iov, int iovcnt) noexcept;
 	int send_queue();
 	void screen_batch() noexcept;
@@ -109,7 +111,8 @@ private:
 	int reap();
 	int take_events(io_event *events, long want);
 	int deliver(const io_event *events, int count) noexcept;
-	void complete(request_slot &slot, int result) noexcept;
+	void finish(request_slot &slot, int result) noexcept;
+	void complete(request_slot &slot, int result) noexcept; // finish() as a callback run
 	int cancel_in_kernel(request_slot &slot);
 	int wait_for_completion();
 	int poll_eventfd();
@@ -168,6 +171,14 @@ private:
 
 // The submission path, inline so that the C and C++ layers compile it into their own calls.
 
+// g++ keeps the caller's operation in registers when the full context's call gets a copy made
+// like this; given `what` itself, it builds the operation in memory on every submission.
+inline operation copied_field_by_field(const operation &what) noexcept
+{
+	return operation{what.op,  what.fd,     what.buffer, what.length,
+			 what.iov, what.iovcnt, what.offset};
+}
+
 template <class Callback>
 [[gnu::always_inline]] inline int engine::submit(const operation &what, Callback &&callback)
 {
@@ -175,41 +186,36 @@ template <class Callback>
 		return -ECHILD;
 	if (int err = validate(what); err != 0)
 		return err;
+	if (free_slots_.empty()) [[unlikely]]
+		return submit_when_full(copied_field_by_field(what),
+					std::forward<Callback>(callback));
 	int index = claim_slot();
-	if (index < 0)
-		return index;
 	request_slot &slot = slots_[index];
+	int key = key_of(index); // before prepare()'s stores, which would make it load again
 	if (int err = prepare(slot.control_block, index, what); err != 0)
 		return unclaim(index, err);
-	int key = key_of(index);
-	slot.callback = std::forward<Callback>(callback);
+	slot.take_callback(std::forward<Callback>(callback));
 	queue_.push_back(&slot.control_block);
 	if (in_callback())
-		return gather(key);
+		return submit_early_ ? gather_early(key) : key;
 	if (defer_submit_)
 		return key;
 	return send_direct(index, key);
 }
 
-// Submissions from callbacks are gathered and sent together when process() ends; with
-// submit_early, the first goes at once and the rest in pairs: the kernel plugs the block layer
-// for a batch of more than two, holding the device back until the batch is built, and at depth
-// 128 batches that doubled (2, 4, 8, ...) cost 5% of fio's IOPS that pairs do not.
-inline int engine::gather(int key)
+// Out of line, so that what submit() would keep across the wait costs nothing when a slot is
+// free.
+template <class Callback>
+[[gnu::noinline, gnu::cold]] int engine::submit_when_full(const operation &what,
+							  Callback &&callback)
 {
-	if (submit_early_ && queue_.size() >= early_batch_) {
-		send_queue();
-		early_batch_ = 2;
-	}
-	return key;
+	if (int err = wait_for_free_slot(); err < 0)
+		return err;
+	return submit(what, std::forward<Callback>(callback));
 }
 
-[[gnu::always_inline]] inline int engine::claim_slot()
+[[gnu::always_inline]] inline int engine::claim_slot() noexcept
 {
-	if (free_slots_.empty()) {
-		if (int err = wait_for_free_slot(); err < 0)
-			return err;
-	}
 	int index = free_slots_.back();
 	free_slots_.pop_back();
 	slots_[index].claim();

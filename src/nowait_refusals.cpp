@@ -10,8 +10,9 @@ namespace kaio::detail {
 
 nowait_refusals::direction nowait_refusals::direction_of(const iocb &request) noexcept
 {
-	bool read =
-		request.aio_lio_opcode == IO_CMD_PREAD || request.aio_lio_opcode == IO_CMD_PREADV;
+	// A shift and a mask rather than two comparisons: the kernel's opcodes are below 32.
+	constexpr unsigned read_opcodes = 1u << IO_CMD_PREAD | 1u << IO_CMD_PREADV;
+	bool read = ((read_opcodes >> request.aio_lio_opcode) & 1) != 0;
 	return read ? reads : writes;
 }
 
@@ -26,18 +27,14 @@ int nowait_refusals::index_of(dev_t device) const noexcept
 
 // The directions in which the filesystem of `fd` refuses the flag. Where fstat cannot say,
 // those every filesystem refuses: the kernel would still refuse the rest, which note() handles.
-nowait_refusals::refused_directions
-nowait_refusals::refused_on(int fd, const file_devices &devices) const noexcept
+nowait_refusals::directions nowait_refusals::refused_on(int fd,
+							const file_devices &devices) const noexcept
 {
-	refused_directions refused = everywhere_;
 	std::optional<dev_t> device = devices.of(fd);
 	int index = device ? index_of(*device) : known_;
-	if (index < known_) {
-		const refused_directions &known = filesystems_[index].refuses;
-		refused[reads] = refused[reads] || known[reads];
-		refused[writes] = refused[writes] || known[writes];
-	}
-	return refused;
+	if (index < known_)
+		return everywhere_ | filesystems_[index].refuses;
+	return everywhere_;
 }
 
 bool nowait_refusals::note(const iocb &request, const file_devices &devices) noexcept
@@ -46,35 +43,43 @@ bool nowait_refusals::note(const iocb &request, const file_devices &devices) noe
 	if (!device)
 		return false;
 	direction way = direction_of(request);
-	if (everywhere_[way])
+	if ((everywhere_ & way) != 0)
 		return false;
 	int index = index_of(*device);
 	if (index == known_ && known_ < remembered)
-		filesystems_[known_++] = refusing_filesystem{*device, {}};
+		filesystems_[known_++] = refusing_filesystem{*device, 0};
 	if (index == known_) // no room left
-		everywhere_[way] = true;
-	else if (filesystems_[index].refuses[way])
+		everywhere_ |= way;
+	else if ((filesystems_[index].refuses & way) != 0)
 		return false;
 	else
-		filesystems_[index].refuses[way] = true;
-	anywhere_[way] = true;
-	any_ = true;
+		filesystems_[index].refuses |= way;
+	anywhere_ |= way;
 	return true;
 }
 
-void nowait_refusals::strip_batch(iocb **first, iocb **last,
-				  const file_devices &devices) const noexcept
+void nowait_refusals::strip(iocb **first, iocb **last, const file_devices &devices) const noexcept
 {
 	auto ask = [this, &devices](int fd) { return refused_on(fd, devices); };
-	batch_memo<refused_directions, decltype(ask)> refused{ask};
+	batch_memo<directions, decltype(ask)> refused{ask};
+	// Copied, so that they stay in registers: to the compiler, the stores to the requests'
+	// flags might change the members. The last fd's answer is kept here (see batch_memo.hpp).
+	const directions anywhere = anywhere_;
+	const directions everywhere = everywhere_;
+	int last_fd = -1; // no request has a negative fd: validate() refuses it
+	directions refused_on_last_fd = 0;
 	for (iocb **request = first; request != last; ++request) {
 		iocb &block = **request;
 		if ((block.aio_rw_flags & RWF_NOWAIT) == 0)
 			continue;
 		direction way = direction_of(block);
-		if (!anywhere_[way])
+		if ((anywhere & way) == 0)
 			continue; // no fstat for a direction every filesystem has taken so far
-		if (everywhere_[way] || refused(block.aio_fildes)[way])
+		if ((everywhere & way) == 0 && block.aio_fildes != last_fd) {
+			last_fd = block.aio_fildes;
+			refused_on_last_fd = refused(last_fd);
+		}
+		if (((everywhere | refused_on_last_fd) & way) != 0)
 			block.aio_rw_flags &= ~RWF_NOWAIT;
 	}
 }

@@ -19,8 +19,6 @@
 #include <libaio.h>
 #include <sys/types.h>
 
-#include <array>
-
 #include "file_devices.hpp"
 
 namespace kaio::detail {
@@ -28,7 +26,7 @@ namespace kaio::detail {
 class nowait_refusals {
 public:
 	// True once any filesystem has refused: only then do batches need looking at.
-	bool any() const noexcept { return any_; }
+	bool any() const noexcept { return anywhere_ != 0; }
 
 	// io_submit refused `request`, which carries RWF_NOWAIT, with EOPNOTSUPP: its filesystem
 	// refuses the flag in the request's direction. True when that is news, to be counted once;
@@ -39,18 +37,15 @@ public:
 	// Takes RWF_NOWAIT off each request of [first, last) whose filesystem refuses it in the
 	// request's direction: one question to `devices` per fd, and only for directions some
 	// filesystem refuses.
-	void strip(iocb **first, iocb **last, const file_devices &devices) const noexcept
-	{
-		if (first != last) // process() sends its queue twice, often empty the second time
-			strip_batch(first, last, devices);
-	}
+	void strip(iocb **first, iocb **last, const file_devices &devices) const noexcept;
 
 private:
-	enum direction { reads, writes, directions };
-	using refused_directions = std::array<bool, directions>;
+	// Bits, so that a set of directions is tested against a request's with one AND.
+	enum direction : unsigned { reads = 1, writes = 2 };
+	using directions = unsigned; // a set of direction bits
 	struct refusing_filesystem {
 		dev_t device;
-		refused_directions refuses;
+		directions refuses;
 	};
 	// Processes with more refusing filesystems than this refuse the flag to all of them, in the
 	// direction of the refusal that found no room: memory stays fixed.
@@ -58,14 +53,12 @@ private:
 
 	static direction direction_of(const iocb &request) noexcept;
 	int index_of(dev_t device) const noexcept;
-	refused_directions refused_on(int fd, const file_devices &devices) const noexcept;
-	void strip_batch(iocb **first, iocb **last, const file_devices &devices) const noexcept;
+	directions refused_on(int fd, const file_devices &devices) const noexcept;
 
 	refusing_filesystem filesystems_[remembered] = {};
 	int known_ = 0;
-	refused_directions anywhere_ = {};   // some filesystem refuses this direction
-	refused_directions everywhere_ = {}; // no room was left: every filesystem refuses it
-	bool any_ = false;
+	directions anywhere_ = 0;   // some filesystem refuses these
+	directions everywhere_ = 0; // no room was left: every filesystem refuses these
 };
 
 } // namespace kaio::detail

@@ -14,6 +14,8 @@
 
 #include <cassert>
 #include <cstdint>
+#include <memory>
+#include <utility>
 
 #include "kaio/inplace_function.hpp"
 
@@ -50,6 +52,14 @@ struct alignas(64) request_slot {
 		assert(state == slot_state::queued);
 		state = slot_state::completing;
 		result = error;
+	}
+	// The callback of a claimed slot, built over the empty one release() left: no reset() to
+	// look for a destructor to run first.
+	template <class Callback>
+	void take_callback(Callback &&new_callback)
+	{
+		assert(state == slot_state::queued && !callback);
+		std::construct_at(&callback, std::forward<Callback>(new_callback));
 	}
 	// Frees the slot and hands its callback to the caller, who runs it after: the callback may
 	// then reuse the very slot it came from.
