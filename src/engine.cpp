@@ -109,11 +109,11 @@ engine::~engine()
 		*slot.cancel_outcome = result;
 		slot.cancel_outcome = nullptr;
 	}
-	completion_callback callback = slot.release();
+	slot.release();
 	free_slots_.push_back(index_of(slot));
 	++stats_.completed;
-	if (callback)
-		callback(result);
+	if (slot.callback)
+		slot.callback.call_moved_out(result);
 }
 
 void engine::complete(request_slot &slot, int result) noexcept
@@ -141,7 +141,8 @@ int engine::unclaim(int index, int error) noexcept
 {
 	request_slot &slot = slots_[index];
 	slot.finish_without_kernel(error);
-	slot.release().reset();
+	slot.release();
+	slot.callback.reset();
 	free_slots_.push_back(index);
 	return error;
 }

@@ -53,21 +53,20 @@ struct alignas(64) request_slot {
 		state = slot_state::completing;
 		result = error;
 	}
-	// The callback of a claimed slot, built over the empty one release() left: no reset() to
-	// look for a destructor to run first.
+	// The callback of a claimed slot, built over the empty one its last run left: no reset()
+	// to look for a destructor to run first.
 	template <class Callback>
 	void take_callback(Callback &&new_callback)
 	{
 		assert(state == slot_state::queued && !callback);
 		std::construct_at(&callback, std::forward<Callback>(new_callback));
 	}
-	// Frees the slot and hands its callback to the caller, who runs it after: the callback may
-	// then reuse the very slot it came from.
-	completion_callback release() noexcept
+	// Frees the slot. Its callback stays, to be run (callback.call_moved_out) or reset by the
+	// caller: moved out as it runs, it may then reuse the very slot it came from.
+	void release() noexcept
 	{
 		assert(state != slot_state::free);
 		state = slot_state::free; // cancel_outcome is cleared by the next claim
-		return std::move(callback);
 	}
 };
 static_assert(sizeof(request_slot) == 128, "a slot should fill two cache lines, no more");

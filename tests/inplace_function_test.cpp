@@ -157,6 +157,39 @@ TEST(InplaceFunction, CapturedObjectIsDestroyedExactlyOnce)
 	EXPECT_EQ(tracked::destructions, tracked::constructions);
 }
 
+// A request's callback may submit again into the very slot it came from: call_moved_out leaves
+// the object empty before the call, and the call runs from its own copy, so storing a new
+// callable there mid-call neither changes the running capture nor loses the new one.
+TEST(InplaceFunction, CallMovedOutMayStoreANewCallableWhereItCameFrom)
+{
+	int_function slot;
+	int seen_during_call = -1;
+	slot = [&slot, &seen_during_call, offset = 10](int value) {
+		seen_during_call = slot ? 1 : 0; // emptied before the call
+		// Same layout, other values: run in place, the rest of this call would see them.
+		slot = [unused = static_cast<void *>(nullptr), other = &seen_during_call,
+			offset = 30](int v) { return v + offset + (unused == other ? 1 : 0); };
+		return value + offset; // still the capture the call started with
+	};
+	EXPECT_EQ(slot.call_moved_out(1), 11);
+	EXPECT_EQ(seen_during_call, 0);
+	ASSERT_TRUE(slot);
+	EXPECT_EQ(slot(1), 31);
+}
+
+TEST(InplaceFunction, CallMovedOutDestroysANonTrivialCaptureOnce)
+{
+	tracked::reset_counts();
+	{
+		int_function slot = [held = tracked(4)](int value) { return held.value() + value; };
+		EXPECT_EQ(slot.call_moved_out(1), 5);
+		EXPECT_FALSE(slot);
+		EXPECT_TRUE(tracked::live().empty()); // the moved-out capture went with its call
+	}
+	EXPECT_GT(tracked::constructions, 0);
+	EXPECT_EQ(tracked::destructions, tracked::constructions);
+}
+
 TEST(InplaceFunction, AssignmentAndResetDestroyTheOldCapture)
 {
 	tracked::reset_counts();

@@ -64,6 +64,20 @@ public:
 
 	R operator()(Args... args) { return invoke_(storage_, std::forward<Args>(args)...); }
 
+	// Empties this object, then calls what it held from a copy moved out first: the call may
+	// store a new callable here (a request's callback reusing its own slot). Must not be empty.
+	R call_moved_out(Args... args)
+	{
+		if (manage_ != nullptr) {
+			inplace_function moved(std::move(*this));
+			return moved(std::forward<Args>(args)...);
+		}
+		// Trivially copyable: its bytes are the copy, and nothing is left to destroy here.
+		alignas(storage_alignment) std::byte copy[Capacity];
+		std::memcpy(copy, storage_, Capacity);
+		return std::exchange(invoke_, nullptr)(copy, std::forward<Args>(args)...);
+	}
+
 	void reset() noexcept
 	{
 		if (manage_ != nullptr)
