@@ -8,12 +8,20 @@
 
 namespace kaio::detail {
 
-nowait_refusals::direction nowait_refusals::direction_of(const iocb &request) noexcept
+// What to keep of a request's flags on a filesystem that refuses the flag in `refused`.
+const nowait_refusals::kept_flags &nowait_refusals::kept_where_refused(directions refused) noexcept
 {
-	// A shift and a mask rather than two comparisons: the kernel's opcodes are below 32.
-	constexpr unsigned read_opcodes = 1u << IO_CMD_PREAD | 1u << IO_CMD_PREADV;
-	bool read = ((read_opcodes >> request.aio_lio_opcode) & 1) != 0;
-	return read ? reads : writes;
+	using table = std::array<kept_flags, (reads | writes) + 1>;
+	static constexpr table kept = [] {
+		table all{};
+		for (directions set = 0; set <= (reads | writes); ++set) {
+			for (int opcode = 0; opcode < opcodes; ++opcode)
+				all[set][opcode] =
+					(set & direction_of(opcode)) != 0 ? ~RWF_NOWAIT : ~0;
+		}
+		return all;
+	}();
+	return kept[refused];
 }
 
 // Where `device` is among the refusing filesystems; known_ when it is not.
@@ -42,7 +50,7 @@ bool nowait_refusals::note(const iocb &request, const file_devices &devices) noe
 	std::optional<dev_t> device = devices.of(request.aio_fildes);
 	if (!device)
 		return false;
-	direction way = direction_of(request);
+	direction way = direction_of(request.aio_lio_opcode);
 	if ((everywhere_ & way) != 0)
 		return false;
 	int index = index_of(*device);
@@ -54,33 +62,40 @@ bool nowait_refusals::note(const iocb &request, const file_devices &devices) noe
 		return false;
 	else
 		filesystems_[index].refuses |= way;
-	anywhere_ |= way;
+	note_anywhere(way);
 	return true;
+}
+
+void nowait_refusals::note_anywhere(directions way) noexcept
+{
+	anywhere_ |= way;
+	const kept_flags &everywhere = kept_where_refused(everywhere_);
+	for (int opcode = 0; opcode < opcodes; ++opcode) {
+		bool asked = (anywhere_ & ~everywhere_ & direction_of(opcode)) != 0;
+		kept_unasked_[opcode] = asked ? not_asked : everywhere[opcode];
+	}
 }
 
 void nowait_refusals::strip(iocb **first, iocb **last, const file_devices &devices) const noexcept
 {
 	auto ask = [this, &devices](int fd) { return refused_on(fd, devices); };
 	batch_memo<directions, decltype(ask)> refused{ask};
-	// Copied, so that they stay in registers: to the compiler, the stores to the requests'
-	// flags might change the members. The last fd's answer is kept here (see batch_memo.hpp).
-	const directions anywhere = anywhere_;
-	const directions everywhere = everywhere_;
 	int last_fd = -1; // no request has a negative fd: validate() refuses it
-	directions refused_on_last_fd = 0;
+	const int *kept = kept_unasked_.data();
 	for (iocb **request = first; request != last; ++request) {
 		iocb &block = **request;
-		if ((block.aio_rw_flags & RWF_NOWAIT) == 0)
-			continue;
-		direction way = direction_of(block);
-		if ((anywhere & way) == 0)
-			continue; // no fstat for a direction every filesystem has taken so far
-		if ((everywhere & way) == 0 && block.aio_fildes != last_fd) {
+		if (block.aio_fildes != last_fd) { // see batch_memo.hpp
 			last_fd = block.aio_fildes;
-			refused_on_last_fd = refused(last_fd);
+			kept = kept_unasked_.data();
 		}
-		if (((everywhere | refused_on_last_fd) & way) != 0)
-			block.aio_rw_flags &= ~RWF_NOWAIT;
+		int kept_here = kept[block.aio_lio_opcode];
+		if (kept_here == not_asked) [[unlikely]] {
+			if ((block.aio_rw_flags & RWF_NOWAIT) == 0)
+				continue; // no fstat for a request without the flag
+			kept = kept_where_refused(refused(last_fd)).data();
+			kept_here = kept[block.aio_lio_opcode];
+		}
+		block.aio_rw_flags &= kept_here;
 	}
 }
 

@@ -19,6 +19,8 @@
 #include <libaio.h>
 #include <sys/types.h>
 
+#include <array>
+
 #include "file_devices.hpp"
 
 namespace kaio::detail {
@@ -50,8 +52,21 @@ private:
 	// Processes with more refusing filesystems than this refuse the flag to all of them, in the
 	// direction of the refusal that found no room: memory stays fixed.
 	static constexpr int remembered = 8;
+	// What strip() keeps of a request's flags, per kernel opcode (IO_CMD_*, all below this):
+	// one load and one AND per request.
+	static constexpr int opcodes = IO_CMD_PWRITEV + 1;
+	using kept_flags = std::array<int, opcodes>;
+	static constexpr int not_asked = 0; // depends on the filesystem, not asked yet
 
-	static direction direction_of(const iocb &request) noexcept;
+	static constexpr direction direction_of(int opcode) noexcept
+	{
+		// A shift and a mask rather than two comparisons: the kernel's opcodes are
+		// below 32.
+		constexpr unsigned read_opcodes = 1u << IO_CMD_PREAD | 1u << IO_CMD_PREADV;
+		return ((read_opcodes >> opcode) & 1) != 0 ? reads : writes;
+	}
+	static const kept_flags &kept_where_refused(directions refused) noexcept;
+	void note_anywhere(directions way) noexcept;
 	int index_of(dev_t device) const noexcept;
 	directions refused_on(int fd, const file_devices &devices) const noexcept;
 
@@ -59,6 +74,9 @@ private:
 	int known_ = 0;
 	directions anywhere_ = 0;   // some filesystem refuses these
 	directions everywhere_ = 0; // no room was left: every filesystem refuses these
+	// For a filesystem not asked yet: known where every filesystem or none refuses,
+	// not_asked where that depends on the filesystem. Follows anywhere_ and everywhere_.
+	kept_flags kept_unasked_ = {~0, ~0, ~0, ~0, ~0, ~0, ~0, ~0, ~0};
 };
 
 } // namespace kaio::detail

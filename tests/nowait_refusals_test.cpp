@@ -304,6 +304,40 @@ TEST(NowaitRefusals, NoFstatUntilAFilesystemRefuses)
 	::close(other);
 }
 
+// Writes carry no RWF_NOWAIT by default, nor do syncs: after a refusal of reads, a batch of
+// them asks nothing about where their file lives.
+TEST(NowaitRefusals, RequestsWithoutTheFlagCostNoFstat)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	KAIO_MOUNTED_FILE_OR_SKIP(ext4, on_ext4);
+	KAIO_MOUNTED_FILE_OR_SKIP(tmpfs, on_tmpfs);
+	fault_kernel kernel;
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_DEFER_SUBMIT;
+	context_guard guard;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&guard.ctx, 32, nullptr, &options, &kernel), 0);
+	expect_read(guard.ctx, tmpfs.fd(), 0, tmpfs.byte_of(0));
+	ASSERT_EQ(stats_of(guard.ctx).nowait_refusals, 1u);
+
+	aligned_buffer out(blocks * block);
+	std::memset(out.data(), 'w', out.size());
+	std::vector<completion> done(blocks + 1);
+	int before = kernel.fstat_calls;
+	for (unsigned i = 0; i < blocks; ++i) {
+		int fd = i % 2 == 0 ? ext4.fd() : tmpfs.fd();
+		ASSERT_GT(io_ctx_write(&guard.ctx, fd, out.data() + i * block, block, offset_of(i),
+				       record, &done[i]),
+			  0);
+	}
+	ASSERT_GT(io_ctx_fdsync(&guard.ctx, ext4.fd(), record, &done[blocks]), 0);
+	ASSERT_GE(io_ctx_flush(&guard.ctx), 0);
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	EXPECT_EQ(kernel.fstat_calls - before, 0);
+	for (unsigned i = 0; i < blocks; ++i)
+		EXPECT_EQ(done[i].result, static_cast<int>(block)) << "write " << i;
+	EXPECT_EQ(done[blocks].result, 0);
+}
+
 // A device under the filesystem that cannot honour RWF_NOWAIT may say so only in the
 // completion, with -EOPNOTSUPP, where io_submit usually refuses (reported with dm and md
 // devices): the request runs again without the flag on a worker, and the filesystem loses the
