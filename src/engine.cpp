@@ -223,10 +223,6 @@ int engine::send_queue()
 		int accepted = kernel_.submit(kernel_context_, static_cast<long>(queue_.size()),
 					      queue_.data());
 		if (accepted > 0) {
-			for (int i = 0; i < accepted; ++i)
-				static_cast<request_slot *>(
-					queue_[static_cast<std::size_t>(i)]->data)
-					->sent();
 			queue_.erase(queue_.begin(), queue_.begin() + accepted);
 			in_kernel_ += static_cast<unsigned>(accepted);
 			stats_.submitted += static_cast<unsigned>(accepted);
@@ -304,7 +300,6 @@ bool engine::to_worker(iocb &block) noexcept
 	} catch (...) {
 		return false;
 	}
-	static_cast<request_slot *>(block.data)->sent();
 	++in_kernel_;
 	++on_workers_;
 	++stats_.worker_requests;
@@ -442,11 +437,8 @@ bool engine::retried_without_nowait(request_slot &slot, int result) noexcept
 		return false;
 	if (result == -EOPNOTSUPP && nowait_refused_.note(block, devices_))
 		++stats_.nowait_refusals; // before the worker, which may read the block from now on
-	slot.state = slot_state::queued;  // back through the worker path, as if newly sent
-	if (!to_worker(block)) {
-		slot.state = slot_state::in_kernel;
+	if (!to_worker(block))
 		return false; // no worker: the caller gets the kernel's answer
-	}
 	if (result == -EAGAIN)
 		++stats_.nowait_retries;
 	return true;
@@ -530,8 +522,11 @@ int engine::cancel(int key)
 	if (slot == nullptr)
 		return -ENOENT;
 	switch (slot->state) {
-	case slot_state::queued:
-		queue_.erase(std::find(queue_.begin(), queue_.end(), &slot->control_block));
+	case slot_state::pending: {
+		auto queued = std::find(queue_.begin(), queue_.end(), &slot->control_block);
+		if (queued == queue_.end())
+			return cancel_in_kernel(*slot);
+		queue_.erase(queued);
 		slot->finish_without_kernel(-ECANCELED);
 		complete(*slot, -ECANCELED);
 		// What its callback submitted goes now, as after any callback run outside
@@ -539,7 +534,7 @@ int engine::cancel(int key)
 		if (!defer_submit_ && !in_callback())
 			send_queue();
 		return 0;
-	case slot_state::in_kernel: return cancel_in_kernel(*slot);
+	}
 	case slot_state::completing: // already finished: its callback gets its own result
 	case slot_state::free: break;
 	}

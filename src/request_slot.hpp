@@ -1,11 +1,13 @@
 // One request's place in a context, reused for request after request. Its life, in one place:
 //
-//   free --claim--> queued --sent--> in_kernel --reaped--> free (callback runs after)
-//                     |                  |
+//   free --claim--> pending --reaped--> free (callback runs after)
+//                     |
 //                     +--rejected/cancelled--> completing --delivered--> free
 //
-// `queued`: holds a key, waits in the library's submission queue. `in_kernel`: io_submit took
-// it; only its io_event frees it, since the kernel may still write to its buffer. `completing`:
+// `pending`: holds a key, and waits in the library's submission queue, or was taken by
+// io_submit (or a worker thread), after which only its io_event frees it, since the kernel may
+// still write to its buffer. Which of the two, only cancel needs to know: it looks for the
+// request in the queue, so that sending a batch costs no store per request. `completing`:
 // finished without the kernel (rejected by io_submit after its key was given out), its result
 // waiting to be delivered by the next process.
 #pragma once
@@ -21,7 +23,7 @@
 
 namespace kaio::detail {
 
-enum class slot_state : std::uint8_t { free, queued, in_kernel, completing };
+enum class slot_state : std::uint8_t { free, pending, completing };
 
 // Two cache lines: the iocb the kernel reads, then what completion needs.
 struct alignas(64) request_slot {
@@ -30,26 +32,21 @@ struct alignas(64) request_slot {
 
 	iocb control_block{}; // first: the kernel's view of the request
 	completion_callback callback;
-	int *cancel_outcome = nullptr; // io_cancel accepted: where to tell the waiting canceller
-	int result = 0;                // meaningful in `completing`
-	std::uint16_t generation = 0;  // part of the key; changes on every claim
+	// io_cancel accepted: where to tell the waiting canceller; null again once told.
+	int *cancel_outcome = nullptr;
+	int result = 0;               // meaningful in `completing`
+	std::uint16_t generation = 0; // part of the key; changes on every claim
 	slot_state state = slot_state::free;
 
 	void claim() noexcept
 	{
 		assert(state == slot_state::free);
-		state = slot_state::queued;
+		state = slot_state::pending;
 		generation = (generation + 1) & max_generation;
-		cancel_outcome = nullptr;
-	}
-	void sent() noexcept
-	{
-		assert(state == slot_state::queued);
-		state = slot_state::in_kernel;
 	}
 	void finish_without_kernel(int error) noexcept
 	{
-		assert(state == slot_state::queued);
+		assert(state == slot_state::pending);
 		state = slot_state::completing;
 		result = error;
 	}
@@ -58,7 +55,7 @@ struct alignas(64) request_slot {
 	template <class Callback>
 	void take_callback(Callback &&new_callback)
 	{
-		assert(state == slot_state::queued && !callback);
+		assert(state == slot_state::pending && !callback);
 		std::construct_at(&callback, std::forward<Callback>(new_callback));
 	}
 	// Frees the slot. Its callback stays, to be run (callback.call_moved_out) or reset by the
@@ -66,7 +63,7 @@ struct alignas(64) request_slot {
 	void release() noexcept
 	{
 		assert(state != slot_state::free);
-		state = slot_state::free; // cancel_outcome is cleared by the next claim
+		state = slot_state::free;
 	}
 };
 static_assert(sizeof(request_slot) == 128, "a slot should fill two cache lines, no more");
