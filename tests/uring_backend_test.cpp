@@ -8,6 +8,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -121,6 +122,66 @@ TEST(UringBackend, RequestsInsideARegisteredBufferUseItAndOthersDoNot)
 	EXPECT_EQ(stats_of(context.ctx).fixed_buffer_requests, 4u);
 	EXPECT_EQ(std::memcmp(outside.data(), pool.data() + 2 * block, block), 0);
 	EXPECT_EQ(io_ctx_register_buffers(&context.ctx, nullptr, 0), 0); // unregisters
+}
+
+// One buffer per request, as kaio-bench --fixedbufs and fio's fixedbufs=1 register them, here
+// against their address order: each request finds its own; one outside them all does not.
+TEST(UringBackend, EachOfManyRegisteredBuffersIsFound)
+{
+	constexpr unsigned count = 8;
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	std::vector<aligned_buffer> buffers;
+	for (unsigned i = 0; i < count; ++i)
+		buffers.push_back(patterned(1, 100 + static_cast<int>(i)));
+	aligned_buffer outside = patterned(1, 99);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, count + 1);
+	std::vector<iovec> registered;
+	for (aligned_buffer &buffer : buffers)
+		registered.push_back({buffer.data(), block});
+	std::sort(registered.begin(), registered.end(), [](const iovec &a, const iovec &b) {
+		return a.iov_base > b.iov_base; // the highest address first
+	});
+	ASSERT_EQ(io_ctx_register_buffers(&context.ctx, registered.data(), count), 0);
+
+	std::vector<completion> writes(count + 1);
+	for (unsigned i = 0; i < count; ++i)
+		ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), buffers[i].data(), block,
+				       offset_of(i), record, &writes[i]),
+			  0);
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), outside.data(), block, offset_of(count),
+			       record, &writes[count]),
+		  0);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	expect_each_once(writes, block_result);
+	EXPECT_EQ(stats_of(context.ctx).fixed_buffer_requests, count);
+	aligned_buffer back(block);
+	for (unsigned i = 0; i <= count; ++i) {
+		ASSERT_EQ(::pread(file.fd(), back.data(), block, offset_of(i)),
+			  static_cast<ssize_t>(block));
+		const aligned_buffer &sent = i < count ? buffers[i] : outside;
+		EXPECT_EQ(std::memcmp(back.data(), sent.data(), block), 0) << "block " << i;
+	}
+}
+
+// Registered buffers may overlap (a pool and a part of it): a request inside the pool but past
+// the part that starts last below it is still sent with a registered buffer.
+TEST(UringBackend, OverlappingRegisteredBuffersAreFoundToo)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer pool = patterned(4, 110);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 4);
+	iovec registered[2] = {{pool.data(), pool.size()}, {pool.data() + block, block}};
+	ASSERT_EQ(io_ctx_register_buffers(&context.ctx, registered, 2), 0);
+	std::vector<completion> writes(4);
+	for (unsigned i = 0; i < 4; ++i)
+		ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), pool.data() + i * block, block,
+				       offset_of(i), record, &writes[i]),
+			  0);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	expect_each_once(writes, block_result);
+	EXPECT_EQ(stats_of(context.ctx).fixed_buffer_requests, 4u);
 }
 
 TEST(UringBackend, ReadsIntoARegisteredBufferGetTheFileContents)
