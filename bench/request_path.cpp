@@ -12,7 +12,11 @@
 //   kaio_io_ctx_direct_only/batch:N
 //                        kaio_io_ctx with IO_CTX_DIRECT_ONLY: no fcntl(F_GETFL) per file and
 //                        batch to find files without O_DIRECT; the difference from kaio_io_ctx
-//                        is what that detection costs.
+//                        is what that detection costs;
+//   kaio_io_ctx_registered/batch:N
+//                        kaio_io_ctx_direct_only with the file registered (io_ctx_register_files):
+//                        tmpfs refuses RWF_NOWAIT, and kaio then asks fstat where each
+//                        unregistered descriptor of a batch lives; a registered one it asked once.
 //
 // The file is in tmpfs ($KAIO_BENCH_DIR, else /dev/shm), where a read is a copy from memory that
 // completes inside io_submit, so what is left is the CPU cost of the request path: the library,
@@ -48,15 +52,17 @@ constexpr std::size_t block_size = 4096;
 constexpr long long file_blocks = 16384; // 64 MiB
 constexpr int batch_sizes[] = {1, 8, 32};
 
-// kaio's loop with each way of reaping.
+// kaio's loop with each way of reaping and each promise about its file.
 struct kaio_variant {
 	const char *name;
 	unsigned flags;
+	bool register_file;
 };
 constexpr kaio_variant kaio_variants[] = {
-	{"kaio_io_ctx", IO_CTX_DEFER_SUBMIT},
-	{"kaio_io_ctx_reap_syscall", IO_CTX_DEFER_SUBMIT | IO_CTX_REAP_SYSCALL},
-	{"kaio_io_ctx_direct_only", IO_CTX_DEFER_SUBMIT | IO_CTX_DIRECT_ONLY},
+	{"kaio_io_ctx", IO_CTX_DEFER_SUBMIT, false},
+	{"kaio_io_ctx_reap_syscall", IO_CTX_DEFER_SUBMIT | IO_CTX_REAP_SYSCALL, false},
+	{"kaio_io_ctx_direct_only", IO_CTX_DEFER_SUBMIT | IO_CTX_DIRECT_ONLY, false},
+	{"kaio_io_ctx_registered", IO_CTX_DEFER_SUBMIT | IO_CTX_DIRECT_ONLY, true},
 };
 
 std::string errno_text(const char *what, int err)
@@ -229,8 +235,7 @@ int kaio_batch(io_ctx &ctx, int fd, const buffers &memory, offsets &where, int b
 	return progress.failures ? -EIO : 0;
 }
 
-// `flags`: IO_CTX_DEFER_SUBMIT, and maybe IO_CTX_REAP_SYSCALL.
-void kaio_io_ctx(benchmark::State &state, unsigned flags)
+void kaio_io_ctx(benchmark::State &state, const kaio_variant &variant)
 {
 	const int batch = int(state.range(0));
 	buffers memory(batch);
@@ -238,13 +243,20 @@ void kaio_io_ctx(benchmark::State &state, unsigned flags)
 		return;
 	io_ctx ctx{};
 	io_ctx_options options = IO_CTX_OPTIONS_INIT;
-	options.flags = flags;
+	options.flags = variant.flags;
 	if (int rc = io_ctx_create_opts(&ctx, batch, nullptr, &options); rc < 0) {
 		state.SkipWithError(errno_text("io_ctx_create_opts", -rc).c_str());
 		return;
 	}
 	offsets where;
 	const int fd = shm_file::get().fd();
+	if (variant.register_file) {
+		if (int rc = io_ctx_register_files(&ctx, &fd, 1); rc < 0) {
+			state.SkipWithError(errno_text("io_ctx_register_files", -rc).c_str());
+			io_ctx_destroy(&ctx);
+			return;
+		}
+	}
 	for (auto _ : state) {
 		if (int rc = kaio_batch(ctx, fd, memory, where, batch); rc < 0) {
 			state.SkipWithError(errno_text("kaio read", -rc).c_str());
@@ -416,7 +428,7 @@ int main(int argc, char **argv)
 			->Arg(batch)
 			->ArgName("batch");
 		for (const kaio_variant &kaio : kaio_variants)
-			benchmark::RegisterBenchmark(kaio.name, kaio_io_ctx, kaio.flags)
+			benchmark::RegisterBenchmark(kaio.name, kaio_io_ctx, kaio)
 				->Arg(batch)
 				->ArgName("batch");
 	}
