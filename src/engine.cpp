@@ -96,7 +96,8 @@ engine::~engine()
 		return;
 	}
 	drain();
-	kernel_.destroy(kernel_context_);
+	if (kernel_lost_ == 0)
+		kernel_.destroy(kernel_context_);
 	::close(eventfd_);
 }
 
@@ -214,6 +215,11 @@ int engine::send_queue()
 {
 	if (queue_.empty())
 		return 0; // process() sends its queue twice, often empty the first time
+	if (kernel_lost_ != 0) [[unlikely]] {
+		while (!queue_.empty())
+			reject_queue_head(kernel_lost_);
+		return 0;
+	}
 	if (routes_blocking_files_ || nowait_refused_.any())
 		screen_batch();
 	int sent = 0;
@@ -596,6 +602,10 @@ void engine::drain()
 			return;
 		if (ran > 0)
 			continue;
+		if (reap_error_ < 0 && backend_ == kaio::backend::aio) {
+			abandon_kernel(reap_error_);
+			continue;
+		}
 		drain_eventfd();
 		if (run_ready() > 0)
 			continue;
@@ -603,6 +613,29 @@ void engine::drain()
 			wait_failed = true;
 		if (wait_failed)
 			reap_blocking();
+	}
+}
+
+// io_getevents fails for good (a seccomp filter, say) where the completion ring cannot be read:
+// no completion will ever be reaped, and destroy would wait for them forever. io_destroy returns
+// only once every request of the context has ended in the kernel (Linux waits so that none
+// touches a buffer afterwards), so the requests in it are over, and each gets `error` as its
+// result: what the kernel answered is lost. Not for io_uring, whose teardown does not wait.
+void engine::abandon_kernel(int error)
+{
+	// The workers finish theirs, delivered as usual.
+	for (reap_workers(); on_workers_ > 0; reap_workers())
+		poll_eventfd();
+	kernel_.destroy(kernel_context_);
+	kernel_lost_ = error;
+	for (int index = 0; index < capacity_; ++index) {
+		request_slot &slot = slots_[index];
+		if (slot.state != slot_state::pending ||
+		    std::find(queue_.begin(), queue_.end(), &slot.control_block) != queue_.end())
+			continue;
+		slot.finish_without_kernel(error);
+		completing_.push_back(index);
+		--in_kernel_;
 	}
 }
 

@@ -119,6 +119,7 @@ private:
 	void signal_eventfd();
 	void drain_eventfd();
 	void drain();
+	void abandon_kernel(int error);
 	int reap_blocking();
 	void note_reap_error(int got) noexcept;
 
@@ -152,6 +153,9 @@ private:
 	unsigned in_kernel_ = 0; // in the kernel or on a worker thread
 	unsigned on_workers_ = 0;
 	int reap_error_ = 0; // what io_getevents failed with for good, for process() to return
+	// Nonzero once drain() gave up on a kernel context whose completions can never be reaped
+	// and destroyed it: every request sent from then on fails with this error.
+	int kernel_lost_ = 0;
 	// RWF_NOWAIT on reads, and on writes when asked, except to the filesystems that refused it
 	// in that direction (nowait_refused_): what would block then comes back -EAGAIN and goes to
 	// a worker instead of putting this thread to sleep in io_submit. Not on writes by default:

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstring>
 #include <deque>
+#include <string>
 #include <vector>
 
 #include "io_ctx_internal.hpp"
@@ -19,6 +20,7 @@
 #include "support/backend.hpp"
 #include "support/block_pattern.hpp"
 #include "support/block_writes.hpp"
+#include "support/child_process.hpp"
 #include "support/completion_record.hpp"
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
@@ -477,6 +479,68 @@ TEST(KernelFault, GeteventsFailingForGoodIsReturnedNotWaitedOn)
 	EXPECT_EQ(run_until_idle(context.ctx), 0);
 	EXPECT_EQ(done.calls, 1);
 	EXPECT_EQ(done.result, 0); // the file is empty
+}
+
+// io_getevents failing for good while the context is destroyed, where the completion ring is not
+// read: no completion can ever be reaped. Destroy still ends: it destroys the kernel context,
+// which waits for the requests in it, and each callback runs once with the error, the one of a
+// request sent from a callback during that drain too. Run in a child, so that a destroy that
+// hangs fails the test (killed by its alarm) instead of stopping the suite.
+struct chained_read {
+	io_ctx *ctx;
+	int fd;
+	void *buffer;
+	completion first;
+	completion second;
+	int second_key = 0;
+};
+
+void read_again(int result, void *data)
+{
+	auto *chain = static_cast<chained_read *>(data);
+	record(result, &chain->first);
+	chain->second_key =
+		io_ctx_read(chain->ctx, chain->fd, chain->buffer, block, 0, record, &chain->second);
+}
+
+TEST(KernelFault, DestroyEndsWhenGeteventsFailsForGood)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	std::string failure = in_child([&]() -> std::string {
+		::alarm(20);
+		fault_kernel kernel;
+		io_ctx_options options = IO_CTX_OPTIONS_INIT;
+		options.flags = IO_CTX_REAP_SYSCALL;
+		io_ctx ctx{};
+		if (kaio::detail::create_io_ctx(&ctx, 4, nullptr, &options, &kernel) != 0)
+			return "create failed";
+		aligned_buffer first(block);
+		aligned_buffer second(block);
+		completion plain;
+		chained_read chain{&ctx, file.fd(), second.data(), {}, {}};
+		if (io_ctx_read(&ctx, file.fd(), first.data(), block, 0, record, &plain) <= 0 ||
+		    io_ctx_read(&ctx, file.fd(), first.data(), block, 0, read_again, &chain) <= 0)
+			return "submission failed";
+		kernel.getevents_error = -EPERM;
+		io_ctx_destroy(&ctx);
+		std::string found;
+		if (plain.calls != 1 || plain.result != -EPERM)
+			found += "plain read: " + std::to_string(plain.calls) + " calls, result " +
+				 std::to_string(plain.result) + "\n";
+		if (chain.first.calls != 1 || chain.first.result != -EPERM)
+			found += "chained read: " + std::to_string(chain.first.calls) +
+				 " calls, result " + std::to_string(chain.first.result) + "\n";
+		if (chain.second_key <= 0 || chain.second.calls != 1 ||
+		    chain.second.result != -EPERM)
+			found += "read from the callback: key " + std::to_string(chain.second_key) +
+				 ", " + std::to_string(chain.second.calls) + " calls, result " +
+				 std::to_string(chain.second.result) + "\n";
+		if (kernel.destroy_calls != 1)
+			found += "kernel context destroyed " +
+				 std::to_string(kernel.destroy_calls) + " times\n";
+		return found;
+	});
+	EXPECT_EQ(failure, "");
 }
 
 } // namespace

@@ -30,6 +30,8 @@ public:
 	std::deque<int> result_script;
 	// setup: the errno to fail io_setup with (0: the real kernel).
 	int setup_error = 0;
+	// getevents: once nonzero, the errno every call fails with, for good (after the script).
+	int getevents_error = 0;
 	// getevents: the next this many calls report nothing ready (0) without asking the kernel,
 	// whose events stay in its ring. Makes a wait through wait_cb certain; a wait_cb that then
 	// blocks on the eventfd may never wake (the library drained it): it should return at once.
@@ -39,6 +41,7 @@ public:
 	int getevents_calls = 0;
 	int cancel_calls = 0;
 	int fstat_calls = 0;
+	int destroy_calls = 0;
 	long submitted = 0; // requests the real kernel accepted
 
 	int setup(unsigned max_events, io_context_t *context) override
@@ -48,7 +51,11 @@ public:
 		return real().setup(max_events, context);
 	}
 
-	int destroy(io_context_t context) override { return real().destroy(context); }
+	int destroy(io_context_t context) override
+	{
+		++destroy_calls;
+		return real().destroy(context);
+	}
 
 	int submit(io_context_t context, long count, iocb **requests) override
 	{
@@ -75,6 +82,8 @@ public:
 			return step;
 		else if (step > 0 && step < max_count)
 			max_count = step;
+		else if (getevents_error != 0)
+			return getevents_error;
 		int got = real().getevents(context, min_count, max_count, events, timeout);
 		for (int i = 0; i < got; ++i) {
 			if (cancelled_.erase(events[i].obj) != 0)
