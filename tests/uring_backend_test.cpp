@@ -19,6 +19,7 @@
 #include "kaio/context.hpp"
 #include "kaio/io_ctx.h"
 #include "support/block_pattern.hpp"
+#include "support/block_writes.hpp"
 #include "support/completion_record.hpp"
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
@@ -105,11 +106,8 @@ TEST(UringBackend, RequestsInsideARegisteredBufferUseItAndOthersDoNot)
 	iovec registered{pool.data(), pool.size()};
 	ASSERT_EQ(io_ctx_register_buffers(&context.ctx, &registered, 1), 0);
 
-	std::vector<completion> writes(4);
-	for (unsigned i = 0; i < 4; ++i)
-		ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), pool.data() + i * block, block,
-				       offset_of(i), record, &writes[i]),
-			  0);
+	std::vector<completion> writes;
+	ASSERT_NO_FATAL_FAILURE(submit_block_writes(context.ctx, file.fd(), pool, 4, writes));
 	ASSERT_EQ(run_until_idle(context.ctx), 0);
 	expect_each_once(writes, block_result);
 	completion read;
@@ -174,11 +172,8 @@ TEST(UringBackend, OverlappingRegisteredBuffersAreFoundToo)
 	KAIO_URING_OR_SKIP(context, 4);
 	iovec registered[2] = {{pool.data(), pool.size()}, {pool.data() + block, block}};
 	ASSERT_EQ(io_ctx_register_buffers(&context.ctx, registered, 2), 0);
-	std::vector<completion> writes(4);
-	for (unsigned i = 0; i < 4; ++i)
-		ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), pool.data() + i * block, block,
-				       offset_of(i), record, &writes[i]),
-			  0);
+	std::vector<completion> writes;
+	ASSERT_NO_FATAL_FAILURE(submit_block_writes(context.ctx, file.fd(), pool, 4, writes));
 	ASSERT_EQ(run_until_idle(context.ctx), 0);
 	expect_each_once(writes, block_result);
 	EXPECT_EQ(stats_of(context.ctx).fixed_buffer_requests, 4u);
