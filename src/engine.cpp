@@ -597,6 +597,7 @@ void engine::drain()
 	bool wait_failed = false; // then wait in the kernel instead
 	for (;;) {
 		send_queue();
+		reap_error_ = 0; // only this round's reap counts: an old error may have passed
 		int ran = run_ready();
 		if (in_kernel_ == 0 && queue_.empty() && completing_.empty())
 			return;
