@@ -22,6 +22,7 @@
 #include "support/context_shorthands.hpp"
 #include "support/direct_file.hpp"
 #include "support/fault_kernel.hpp"
+#include "support/resubmitter.hpp"
 
 namespace {
 
@@ -249,23 +250,6 @@ TEST(Cancel, CallbackCancelsAnotherRequestStillQueued)
 	EXPECT_EQ(victim.result, -ECANCELED);
 	EXPECT_EQ(kernel.submitted, 1);
 	EXPECT_EQ(stats_of(context.ctx).completed, 2u);
-}
-
-// A write whose callback submits another write: the request that callback makes.
-struct resubmitter {
-	io_ctx *ctx = nullptr;
-	int fd = -1;
-	void *data = nullptr;
-	completion self;
-	completion next;
-	int next_key = 0;
-};
-
-void resubmit_on_completion(int result, void *data)
-{
-	auto *r = static_cast<resubmitter *>(data);
-	record(result, &r->self);
-	r->next_key = io_ctx_write(r->ctx, r->fd, r->data, block, offset_of(1), record, &r->next);
 }
 
 TEST(Cancel, SubmissionFromTheCallbackOfACancelledQueuedRequestIsSent)

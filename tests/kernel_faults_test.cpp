@@ -27,6 +27,7 @@
 #include "support/direct_file.hpp"
 #include "support/fault_kernel.hpp"
 #include "support/open_descriptors.hpp"
+#include "support/resubmitter.hpp"
 
 namespace {
 
@@ -486,23 +487,6 @@ TEST(KernelFault, GeteventsFailingForGoodIsReturnedNotWaitedOn)
 // which waits for the requests in it, and each callback runs once with the error, the one of a
 // request sent from a callback during that drain too. Run in a child, so that a destroy that
 // hangs fails the test (killed by its alarm) instead of stopping the suite.
-struct chained_read {
-	io_ctx *ctx;
-	int fd;
-	void *buffer;
-	completion first;
-	completion second;
-	int second_key = 0;
-};
-
-void read_again(int result, void *data)
-{
-	auto *chain = static_cast<chained_read *>(data);
-	record(result, &chain->first);
-	chain->second_key =
-		io_ctx_read(chain->ctx, chain->fd, chain->buffer, block, 0, record, &chain->second);
-}
-
 TEST(KernelFault, DestroyEndsWhenGeteventsFailsForGood)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(file);
@@ -517,9 +501,13 @@ TEST(KernelFault, DestroyEndsWhenGeteventsFailsForGood)
 		aligned_buffer first(block);
 		aligned_buffer second(block);
 		completion plain;
-		chained_read chain{&ctx, file.fd(), second.data(), {}, {}};
+		resubmitter chain;
+		chain.ctx = &ctx;
+		chain.fd = file.fd();
+		chain.data = second.data();
 		if (io_ctx_read(&ctx, file.fd(), first.data(), block, 0, record, &plain) <= 0 ||
-		    io_ctx_read(&ctx, file.fd(), first.data(), block, 0, read_again, &chain) <= 0)
+		    io_ctx_write(&ctx, file.fd(), second.data(), block, 0, resubmit_on_completion,
+				 &chain) <= 0)
 			return "submission failed";
 		kernel.getevents_error = -EPERM;
 		io_ctx_destroy(&ctx);
@@ -527,14 +515,14 @@ TEST(KernelFault, DestroyEndsWhenGeteventsFailsForGood)
 		if (plain.calls != 1 || plain.result != -EPERM)
 			found += "plain read: " + std::to_string(plain.calls) + " calls, result " +
 				 std::to_string(plain.result) + "\n";
-		if (chain.first.calls != 1 || chain.first.result != -EPERM)
-			found += "chained read: " + std::to_string(chain.first.calls) +
-				 " calls, result " + std::to_string(chain.first.result) + "\n";
-		if (chain.second_key <= 0 || chain.second.calls != 1 ||
-		    chain.second.result != -EPERM)
-			found += "read from the callback: key " + std::to_string(chain.second_key) +
-				 ", " + std::to_string(chain.second.calls) + " calls, result " +
-				 std::to_string(chain.second.result) + "\n";
+		if (chain.self.calls != 1 || chain.self.result != -EPERM)
+			found +=
+				"write whose callback writes: " + std::to_string(chain.self.calls) +
+				" calls, result " + std::to_string(chain.self.result) + "\n";
+		if (chain.next_key <= 0 || chain.next.calls != 1 || chain.next.result != -EPERM)
+			found += "write from the callback: key " + std::to_string(chain.next_key) +
+				 ", " + std::to_string(chain.next.calls) + " calls, result " +
+				 std::to_string(chain.next.result) + "\n";
 		if (kernel.destroy_calls != 1)
 			found += "kernel context destroyed " +
 				 std::to_string(kernel.destroy_calls) + " times\n";
