@@ -416,10 +416,13 @@ int engine::deliver(const io_event *events, int count) noexcept
 {
 	in_kernel_ -= static_cast<unsigned>(count);
 	int ran = count;
+	delivery batch{events, events + count, delivering_};
+	delivering_ = &batch;
 	++callback_depth_; // once for the batch: nothing of the caller's runs between its callbacks
-	for (int i = 0; i < count; ++i) {
-		auto &slot = *static_cast<request_slot *>(events[i].data);
-		int result = result_of(events[i]);
+	while (batch.next != batch.end) {
+		const io_event &event = *batch.next++;
+		auto &slot = *static_cast<request_slot *>(event.data);
+		int result = result_of(event);
 		if (result < 0 && retried_without_nowait(slot, result)) [[unlikely]] {
 			--ran; // not finished: a worker runs it again
 			continue;
@@ -427,6 +430,7 @@ int engine::deliver(const io_event *events, int count) noexcept
 		finish(slot, result);
 	}
 	--callback_depth_;
+	delivering_ = batch.outer;
 	return ran;
 }
 
@@ -549,6 +553,8 @@ int engine::cancel(int key)
 
 int engine::cancel_in_kernel(request_slot &slot)
 {
+	if (reaped_up_the_stack(slot))
+		return -EINPROGRESS; // finished: its callback runs when that deliver() gets to it
 	if (slot.cancel_outcome != nullptr)
 		return -EINPROGRESS; // a cancel of it is already waiting
 	io_event stopped{};
@@ -585,6 +591,17 @@ int engine::cancel_in_kernel(request_slot &slot)
 	if (outcome == pending)
 		slot.cancel_outcome = nullptr; // it completes later, normally
 	return outcome == -ECANCELED ? 0 : -EINPROGRESS;
+}
+
+bool engine::reaped_up_the_stack(const request_slot &slot) const noexcept
+{
+	for (const delivery *batch = delivering_; batch != nullptr; batch = batch->outer) {
+		for (const io_event *event = batch->next; event != batch->end; ++event) {
+			if (event->data == &slot)
+				return true;
+		}
+	}
+	return false;
 }
 
 // --- destruction --------------------------------------------------------------------------

@@ -114,6 +114,7 @@ private:
 	void finish(request_slot &slot, int result) noexcept;
 	void complete(request_slot &slot, int result) noexcept; // finish() as a callback run
 	int cancel_in_kernel(request_slot &slot);
+	bool reaped_up_the_stack(const request_slot &slot) const noexcept;
 	int wait_for_completion();
 	int poll_eventfd();
 	void signal_eventfd();
@@ -168,6 +169,14 @@ private:
 	file_devices devices_; // where each fd lives, remembered for registered ones
 	blocking_pool workers_;
 	int callback_depth_ = 0;
+	// The events a deliver() up the stack has taken but not run yet, innermost batch first:
+	// their requests have finished, and a cancel from a callback must not wait for them.
+	struct delivery {
+		const io_event *next;
+		const io_event *end;
+		const delivery *outer;
+	};
+	const delivery *delivering_ = nullptr;
 	int direct_slot_ = -1; // the request a direct submit() is sending, whose error it returns
 	int direct_error_ = 0;
 	context_stats stats_;

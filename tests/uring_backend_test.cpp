@@ -31,12 +31,13 @@ using kaio::aligned_buffer;
 using namespace kaio::testing; // the helpers of support/
 
 // Creates an io_uring context in `guard`, or says why the test cannot run.
-int create_uring(context_guard &guard, int capacity, unsigned flags = 0)
+int create_uring(context_guard &guard, int capacity, unsigned flags = 0,
+		 int (*wait_cb)(int) = nullptr)
 {
 	io_ctx_options options = IO_CTX_OPTIONS_INIT;
 	options.backend = IO_CTX_BACKEND_URING;
 	options.flags = flags;
-	return io_ctx_create_opts(&guard.ctx, capacity, nullptr, &options);
+	return io_ctx_create_opts(&guard.ctx, capacity, wait_cb, &options);
 }
 
 #define KAIO_URING_OR_SKIP(guard, capacity, ...)                                                   \
@@ -94,6 +95,82 @@ TEST(UringBackend, CancelStopsAReadThatWaitsAndItsCallbackRunsOnceWithEcanceled)
 	io_ctx_stats stats = stats_of(context.ctx);
 	EXPECT_EQ(stats.completed, 1u);
 	EXPECT_EQ(stats.in_kernel, 0u);
+}
+
+// Two reads that end in the same reap, each cancelling the other from its callback if that has
+// not run yet.
+struct rival_read {
+	io_ctx *ctx = nullptr;
+	rival_read *other = nullptr;
+	int key = 0;
+	completion self;
+	int cancel_result = 1; // 1: did not cancel
+	int waits_during_cancel = 0;
+};
+
+// The waits of the context below, and the pipe each of them unblocks.
+int waits = 0;
+int write_end_to_unblock = -1;
+
+int unblock_on_wait(int /*wait_fd*/)
+{
+	++waits;
+	char byte = 0;
+	EXPECT_EQ(::write(write_end_to_unblock, &byte, 1), 1);
+	return 0; // early: process() looks again
+}
+
+void cancel_rival_read(int result, void *data)
+{
+	auto *r = static_cast<rival_read *>(data);
+	record(result, &r->self);
+	if (r->other->self.calls != 0)
+		return;
+	int waits_before = waits;
+	r->cancel_result = io_ctx_cancel(r->ctx, r->other->key);
+	r->waits_during_cancel = waits - waits_before;
+}
+
+// The rival's completion is already in hand, up the stack: it has finished and cannot be
+// stopped, so the cancel answers -EINPROGRESS at once, without waiting for the requests still in
+// flight, such as a read from a pipe that nobody writes to.
+TEST(UringBackend, CancelOfARequestReapedInTheSameBatchDoesNotWait)
+{
+	pipe_pair idle;
+	pipe_pair full;
+	aligned_buffer data(3 * block);
+	ASSERT_EQ(::write(full.write_end(), data.data(), 2 * block), 2 * static_cast<long>(block));
+	waits = 0;
+	write_end_to_unblock = idle.write_end();
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 4, 0, unblock_on_wait);
+	completion idle_read;
+	ASSERT_GT(io_ctx_read(&context.ctx, idle.read_end(), data.data() + 2 * block, block, 0,
+			      record, &idle_read),
+		  0);
+	rival_read reads[2];
+	for (unsigned i = 0; i < 2; ++i) {
+		reads[i].ctx = &context.ctx;
+		reads[i].other = &reads[1 - i];
+		reads[i].key = io_ctx_read(&context.ctx, full.read_end(), data.data() + i * block,
+					   block, 0, cancel_rival_read, &reads[i]);
+		ASSERT_GT(reads[i].key, 0);
+	}
+
+	ASSERT_EQ(io_ctx_poll(&context.ctx), 2); // both ended in their submission
+	rival_read &canceller = reads[0].cancel_result != 1 ? reads[0] : reads[1];
+	EXPECT_EQ(canceller.cancel_result, -EINPROGRESS);
+	EXPECT_EQ(canceller.waits_during_cancel, 0);
+	EXPECT_EQ(canceller.other->cancel_result, 1);
+	for (const rival_read &read : reads) {
+		EXPECT_EQ(read.self.calls, 1);
+		EXPECT_EQ(read.self.result, block_result);
+	}
+	EXPECT_EQ(idle_read.calls, 0);
+
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(idle_read.calls, 1);
+	EXPECT_EQ(idle_read.result, 1);
 }
 
 TEST(UringBackend, RequestsInsideARegisteredBufferUseItAndOthersDoNot)
