@@ -14,9 +14,19 @@
 namespace kaio::detail {
 namespace {
 
-// The user_data of our own cancel requests, whose CQEs are consumed here and never delivered.
-// A request's user_data is its iocb's address, never null.
-constexpr std::uint64_t cancel_tag = 0;
+// A request's user_data is its iocb's address, which is aligned: an odd user_data is none of the
+// engine's requests, but our cancel of one (its address + 1) or a timeout liburing adds to waits
+// on kernels without IORING_FEAT_EXT_ARG (all ones). Their CQEs are consumed here, never
+// delivered.
+std::uint64_t cancel_tag(const iocb *request)
+{
+	return reinterpret_cast<std::uintptr_t>(request) + 1;
+}
+
+bool is_request(const io_uring_cqe &cqe)
+{
+	return (cqe.user_data & 1) == 0;
+}
 
 // CQEs looked at per peek: room on the stack.
 constexpr unsigned peek_batch = 64;
@@ -122,8 +132,11 @@ public:
 		return got;
 	}
 
-	// Asks the kernel to stop the request; its own CQE then says how it ended (-ECANCELED when
-	// stopped), which the engine waits for: so the answer here is always -EINPROGRESS.
+	// Asks the kernel to stop the request. -EINPROGRESS: it is stopped, or may be, and its own
+	// CQE will say how it ended (-ECANCELED when stopped), which the engine waits for. The
+	// kernel answers most cancels within the submit: -ENOENT (nothing it could stop: direct I/O
+	// in the block layer, or done already) and -EALREADY (running on an io-wq worker, which
+	// cannot be interrupted) come back as they are, and the engine does not wait.
 	int cancel(io_context_t context, iocb *request, io_event * /*result*/) override
 	{
 		uring_context &uring = context_of(context);
@@ -133,10 +146,13 @@ public:
 		if (sqe == nullptr)
 			return -EAGAIN;
 		io_uring_prep_cancel64(sqe, reinterpret_cast<std::uintptr_t>(request), 0);
-		io_uring_sqe_set_data64(sqe, cancel_tag);
+		io_uring_sqe_set_data64(sqe, cancel_tag(request));
 		int sent = io_uring_submit(&uring.ring);
 		forget_unsent(uring.ring);
-		return sent == 1 ? -EINPROGRESS : (sent < 0 ? sent : -EAGAIN);
+		if (sent != 1)
+			return sent < 0 ? sent : -EAGAIN;
+		int answer = answer_to_cancel(uring.ring, cancel_tag(request));
+		return answer == -ENOENT || answer == -EALREADY ? answer : -EINPROGRESS;
 	}
 
 	int attach_eventfd(io_context_t context, int fd) override
@@ -304,10 +320,7 @@ private:
 			if (seen == 0)
 				break;
 			for (unsigned i = 0; i < seen; ++i) {
-				// Our cancels, and the timeouts liburing adds to waits on kernels
-				// without IORING_FEAT_EXT_ARG: no request of the engine's.
-				if (cqes[i]->user_data == cancel_tag ||
-				    cqes[i]->user_data == LIBURING_UDATA_TIMEOUT)
+				if (!is_request(*cqes[i]))
 					continue;
 				auto *request = static_cast<iocb *>(io_uring_cqe_get_data(cqes[i]));
 				io_event &event = events[got++];
@@ -320,6 +333,21 @@ private:
 			io_uring_cq_advance(&uring.ring, seen);
 		}
 		return got;
+	}
+
+	// The result of the newest CQE tagged `tag` in the CQ, read without consuming any: those
+	// before it are completions for take() to deliver. 1 when there is none (yet).
+	static int answer_to_cancel(io_uring &ring, std::uint64_t tag)
+	{
+		int answer = 1;
+		unsigned head;
+		io_uring_cqe *cqe;
+		io_uring_for_each_cqe(&ring, head, cqe)
+		{
+			if (cqe->user_data == tag)
+				answer = cqe->res;
+		}
+		return answer;
 	}
 
 	// io_uring_submit publishes every prepared SQE; those the kernel did not take (it stops at

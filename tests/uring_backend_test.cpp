@@ -2,6 +2,8 @@
 // only io_uring uses (registered buffers and files). Every context here asks for io_uring
 // explicitly; a kernel that refuses it skips the test.
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -10,7 +12,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -24,6 +30,7 @@
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
 #include "support/direct_file.hpp"
+#include "support/small_filesystem.hpp"
 
 namespace {
 
@@ -171,6 +178,112 @@ TEST(UringBackend, CancelOfARequestReapedInTheSameBatchDoesNotWait)
 	ASSERT_EQ(run_until_idle(context.ctx), 0);
 	EXPECT_EQ(idle_read.calls, 1);
 	EXPECT_EQ(idle_read.result, 1);
+}
+
+// Closes the file before the filesystem is unmounted, however the test ends.
+struct open_file {
+	int fd;
+	~open_file()
+	{
+		if (fd >= 0)
+			::close(fd);
+	}
+};
+
+// Freezes a mounted filesystem (FIFREEZE) until thaw() or the end of the object: a write to it
+// then waits in the kernel, on an io-wq worker for io_uring, where nothing can stop it.
+class frozen_filesystem {
+public:
+	explicit frozen_filesystem(const std::filesystem::path &mount_point)
+		: fd_(::open(mount_point.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+	{
+		frozen_ = fd_ >= 0 && ::ioctl(fd_, FIFREEZE, 0) == 0;
+	}
+	~frozen_filesystem()
+	{
+		thaw();
+		if (fd_ >= 0)
+			::close(fd_);
+	}
+	frozen_filesystem(const frozen_filesystem &) = delete;
+	frozen_filesystem &operator=(const frozen_filesystem &) = delete;
+
+	bool frozen() const { return frozen_; }
+	void thaw()
+	{
+		if (frozen_)
+			frozen_ = ::ioctl(fd_, FITHAW, 0) != 0;
+	}
+
+private:
+	int fd_;
+	bool frozen_ = false;
+};
+
+// Whether one of this process's io_uring workers (iou-wrk-*) sleeps uninterruptibly.
+bool an_io_worker_waits_in_the_kernel()
+{
+	for (const auto &task : std::filesystem::directory_iterator("/proc/self/task")) {
+		std::ifstream stat(task.path() / "stat");
+		std::string line;
+		std::getline(stat, line);
+		std::size_t name_end = line.rfind(')');
+		if (line.find("(iou-wrk-") != std::string::npos && name_end != std::string::npos &&
+		    line.compare(name_end, 4, ") D ") == 0)
+			return true;
+	}
+	return false;
+}
+
+frozen_filesystem *to_thaw = nullptr;
+
+int thaw_on_wait(int /*wait_fd*/)
+{
+	++waits;
+	to_thaw->thaw();
+	return 0;
+}
+
+// A write that a frozen filesystem holds on an io-wq worker cannot be stopped: the kernel says
+// so within the cancel's submit, and the cancel answers -EINPROGRESS at once instead of waiting
+// for the write (here, until the wait thaws the filesystem). The write then ends normally.
+TEST(UringBackend, CancelOfARequestTheKernelCannotStopDoesNotWaitForIt)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	small_filesystem filesystem(scratch.directory());
+	if (std::string why = filesystem.mount_image("mkfs.ext4 -q -F", 16 << 20); !why.empty())
+		GTEST_SKIP() << why;
+	std::string path = filesystem.mount_point() / "data";
+	open_file file{::open(path.c_str(), O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600)};
+	ASSERT_GE(file.fd, 0) << std::strerror(errno);
+	int fd = file.fd;
+	aligned_buffer data = patterned(1, 96);
+	ASSERT_EQ(::pwrite(fd, data.data(), block, 0), block_result);
+	{
+		frozen_filesystem frozen(filesystem.mount_point());
+		ASSERT_TRUE(frozen.frozen()) << std::strerror(errno);
+		waits = 0;
+		to_thaw = &frozen;
+		context_guard context;
+		KAIO_URING_OR_SKIP(context, 2, 0, thaw_on_wait);
+		completion write;
+		int key = io_ctx_write(&context.ctx, fd, data.data(), block, 0, record, &write);
+		ASSERT_GT(key, 0);
+		auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+		while (!an_io_worker_waits_in_the_kernel()) { // the worker is taking it up
+			ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+			std::this_thread::sleep_for(std::chrono::milliseconds(1));
+		}
+
+		EXPECT_EQ(io_ctx_cancel(&context.ctx, key), -EINPROGRESS);
+		EXPECT_EQ(waits, 0);
+		EXPECT_EQ(write.calls, 0);
+
+		frozen.thaw();
+		ASSERT_EQ(run_until_idle(context.ctx), 0);
+		EXPECT_EQ(write.calls, 1);
+		EXPECT_EQ(write.result, block_result);
+	}
 }
 
 TEST(UringBackend, RequestsInsideARegisteredBufferUseItAndOthersDoNot)
