@@ -2,6 +2,7 @@
 #include "kaio/context.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <memory>
 #include <system_error>
@@ -67,9 +68,11 @@ context &context::operator=(context &&other) noexcept
 	return *this;
 }
 
+// A moved-from context has no engine: its calls answer -EINVAL, as the C API's do on a destroyed
+// io_ctx, and never run a callback.
 int context::submit(const operation &what, completion_callback on_complete)
 {
-	return engine_->submit(what, std::move(on_complete));
+	return engine_ == nullptr ? -EINVAL : engine_->submit(what, std::move(on_complete));
 }
 
 int context::read(int fd, std::span<std::byte> buffer, std::int64_t offset,
@@ -139,47 +142,51 @@ io_awaitable context::fdatasync(int fd)
 
 int context::cancel(int key)
 {
-	return engine_->cancel(key);
+	return engine_ == nullptr ? -EINVAL : engine_->cancel(key);
 }
 
 int context::process()
 {
-	return engine_->process();
+	return engine_ == nullptr ? -EINVAL : engine_->process();
 }
 
 int context::poll()
 {
-	return engine_->poll();
+	return engine_ == nullptr ? -EINVAL : engine_->poll();
 }
 
 int context::flush()
 {
-	return engine_->flush();
+	return engine_ == nullptr ? -EINVAL : engine_->flush();
 }
 
 int context::eventfd() const noexcept
 {
-	return engine_->eventfd();
+	return engine_ == nullptr ? -EINVAL : engine_->eventfd();
 }
 
 context_stats context::stats() const noexcept
 {
-	return engine_->stats();
+	return engine_ == nullptr ? context_stats{} : engine_->stats();
 }
 
 kaio::backend context::backend() const noexcept
 {
-	return engine_->backend();
+	return engine_ == nullptr ? kaio::backend::from_environment : engine_->backend();
 }
 
 int context::register_buffers(std::span<const iovec> buffers)
 {
+	if (engine_ == nullptr)
+		return -EINVAL;
 	int count = static_cast<int>(std::min<std::size_t>(buffers.size(), INT_MAX));
 	return engine_->register_buffers(buffers.data(), count);
 }
 
 int context::register_files(std::span<const int> fds)
 {
+	if (engine_ == nullptr)
+		return -EINVAL;
 	int count = static_cast<int>(std::min<std::size_t>(fds.size(), INT_MAX));
 	return engine_->register_files(fds.data(), count);
 }

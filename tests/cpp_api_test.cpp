@@ -371,6 +371,49 @@ TEST(CppContext, SuspendedCoroutineResumesFromTheContextItWasMovedInto)
 	EXPECT_TRUE(holds_pattern(buffer, 0));
 }
 
+// A moved-from context is no crash: every call says -EINVAL, as the C API does on a destroyed
+// io_ctx, and no callback ever runs; assigned another, it works again.
+TEST(CppContext, MovedFromContextAnswersEinvalUntilAssignedAnother)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	write_pattern_through_kernel(file.fd(), block);
+	kaio::aligned_buffer buffer(block);
+	kaio::context source(1);
+	kaio::context target(std::move(source));
+	int calls = 0;
+	auto count = [&calls](int) { ++calls; };
+	// NOLINTNEXTLINE(bugprone-use-after-move): what we check
+	EXPECT_EQ(source.read(file.fd(), buffer, 0, count), -EINVAL);
+	EXPECT_EQ(source.write(file.fd(), buffer, 0, count), -EINVAL);
+	iovec vector{buffer.data(), block};
+	EXPECT_EQ(source.readv(file.fd(), {&vector, 1}, 0, count), -EINVAL);
+	EXPECT_EQ(source.writev(file.fd(), {&vector, 1}, 0, count), -EINVAL);
+	EXPECT_EQ(source.fsync(file.fd(), count), -EINVAL);
+	EXPECT_EQ(source.fdatasync(file.fd(), count), -EINVAL);
+	int result = 0;
+	bool finished = false;
+	read_once(source, file.fd(), buffer, 0, result, finished);
+	EXPECT_TRUE(finished);
+	EXPECT_EQ(result, -EINVAL);
+	EXPECT_EQ(source.cancel(1), -EINVAL);
+	EXPECT_EQ(source.process(), -EINVAL);
+	EXPECT_EQ(source.poll(), -EINVAL);
+	EXPECT_EQ(source.flush(), -EINVAL);
+	EXPECT_EQ(source.eventfd(), -EINVAL);
+	EXPECT_EQ(source.stats().submitted, 0u);
+	EXPECT_EQ(source.backend(), kaio::backend::from_environment);
+	EXPECT_EQ(source.register_buffers({&vector, 1}), -EINVAL);
+	int fd = file.fd();
+	EXPECT_EQ(source.register_files({&fd, 1}), -EINVAL);
+	EXPECT_EQ(calls, 0);
+
+	source = std::move(target);
+	ASSERT_GT(source.read(file.fd(), buffer, 0, count), 0);
+	ASSERT_EQ(run(source), 0);
+	EXPECT_EQ(calls, 1);
+	EXPECT_TRUE(holds_pattern(buffer, 0));
+}
+
 // --- stats, eventfd, cancel, wait -----------------------------------------------------------
 
 TEST(CppContext, StatsCountQueuedSubmittedAndCompletedRequests)

@@ -7,7 +7,9 @@
 // waited for a slot, or the destructor; buffers stay valid until then; one thread at a time per
 // context. A callback must not throw (the program ends if it does) nor destroy its context.
 // In a fork child, every member on a context created by the parent returns -ECHILD (stats() is
-// all zeros) and the destructor frees the child's copy only (see io_ctx.h).
+// all zeros) and the destructor frees the child's copy only (see io_ctx.h). A moved-from
+// context answers -EINVAL (stats() all zeros, backend() from_environment) until it is assigned
+// another.
 #pragma once
 
 #include <sys/uio.h>
