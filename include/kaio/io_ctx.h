@@ -324,9 +324,10 @@ KAIO_API int io_ctx_fdsync(struct io_ctx *io_ctx, int fd, void (*sync_cb)(int re
  *    still queued in the library).
  * -EINPROGRESS: in the kernel, which would not stop it (io_cancel refuses regular files and block
  *    devices), or on a worker thread: it completes normally and its callback gets the real result.
- *    On io_uring the kernel is asked to stop it and this waits for its completion: 0 when it
- *    was stopped (requests that wait, such as a read from an empty pipe), -EINPROGRESS when it
- *    had already started (direct I/O on files and devices) and then ended normally.
+ *    On io_uring the kernel is asked to stop it: when it can (requests that wait, such as a
+ *    read from an empty pipe), this waits for the completion and returns 0; when it cannot
+ *    (direct I/O the block layer has, a request running on an io_uring worker), it says so at
+ *    once, and this returns -EINPROGRESS without waiting.
  * -ENOENT: no such request: its callback already ran, or the key was never issued.
  */
 KAIO_API int io_ctx_cancel(struct io_ctx *io_ctx, int key);
