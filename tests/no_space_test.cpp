@@ -28,25 +28,9 @@ constexpr std::size_t chunk = 64 * 1024;
 constexpr unsigned chunks = 512; // 32 MiB onto a 16 MiB filesystem
 constexpr int depth = 32;
 
-// Closes the file before the filesystem is unmounted, however the test ends.
-struct open_file {
-	int fd;
-	~open_file()
-	{
-		if (fd >= 0)
-			::close(fd);
-	}
-};
-
 TEST(NoSpace, EveryWriteOnAFullFilesystemGetsItsResult)
 {
-	KAIO_DIRECT_FILE_OR_SKIP(scratch);
-	small_filesystem filesystem(scratch.directory());
-	if (std::string why = filesystem.mount_image("mkfs.ext4 -q -F", 16 << 20); !why.empty())
-		GTEST_SKIP() << why;
-	std::string path = filesystem.mount_point() / "data";
-	open_file file{::open(path.c_str(), O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600)};
-	ASSERT_GE(file.fd, 0) << std::strerror(errno);
+	KAIO_SMALL_EXT4_FILE_OR_SKIP(filesystem, file);
 	int fd = file.fd;
 	aligned_buffer data(chunks * chunk);
 	for (unsigned i = 0; i < chunks; ++i) // each chunk its own byte: a misplaced one shows

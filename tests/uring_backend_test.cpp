@@ -180,16 +180,6 @@ TEST(UringBackend, CancelOfARequestReapedInTheSameBatchDoesNotWait)
 	EXPECT_EQ(idle_read.result, 1);
 }
 
-// Closes the file before the filesystem is unmounted, however the test ends.
-struct open_file {
-	int fd;
-	~open_file()
-	{
-		if (fd >= 0)
-			::close(fd);
-	}
-};
-
 // Freezes a mounted filesystem (FIFREEZE) until thaw() or the end of the object: a write to it
 // then waits in the kernel, on an io-wq worker for io_uring, where nothing can stop it.
 class frozen_filesystem {
@@ -249,13 +239,7 @@ int thaw_on_wait(int /*wait_fd*/)
 // for the write (here, until the wait thaws the filesystem). The write then ends normally.
 TEST(UringBackend, CancelOfARequestTheKernelCannotStopDoesNotWaitForIt)
 {
-	KAIO_DIRECT_FILE_OR_SKIP(scratch);
-	small_filesystem filesystem(scratch.directory());
-	if (std::string why = filesystem.mount_image("mkfs.ext4 -q -F", 16 << 20); !why.empty())
-		GTEST_SKIP() << why;
-	std::string path = filesystem.mount_point() / "data";
-	open_file file{::open(path.c_str(), O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600)};
-	ASSERT_GE(file.fd, 0) << std::strerror(errno);
+	KAIO_SMALL_EXT4_FILE_OR_SKIP(filesystem, file);
 	int fd = file.fd;
 	aligned_buffer data = patterned(1, 96);
 	ASSERT_EQ(::pwrite(fd, data.data(), block, 0), block_result);

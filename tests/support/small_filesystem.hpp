@@ -13,6 +13,7 @@
 #include <fstream>
 #include <string>
 
+#include "support/direct_file.hpp"
 #include "support/run_command.hpp"
 
 namespace kaio::testing {
@@ -78,4 +79,25 @@ private:
 	bool mounted_ = false;
 };
 
+// Closes the file before the filesystem is unmounted, however the test ends.
+struct open_file {
+	int fd;
+	~open_file()
+	{
+		if (fd >= 0)
+			::close(fd);
+	}
+};
+
 } // namespace kaio::testing
+
+// A 16 MiB ext4 mounted as `filesystem` (in a scratch directory of its own), and `file`, its file
+// "data" opened O_RDWR | O_CREAT | O_DIRECT; or the test skips, saying why.
+#define KAIO_SMALL_EXT4_FILE_OR_SKIP(filesystem, file)                                             \
+	KAIO_DIRECT_FILE_OR_SKIP(filesystem##_scratch);                                            \
+	::kaio::testing::small_filesystem filesystem(filesystem##_scratch.directory());            \
+	if (std::string why_ = filesystem.mount_image("mkfs.ext4 -q -F", 16 << 20); !why_.empty()) \
+		GTEST_SKIP() << why_;                                                              \
+	::kaio::testing::open_file file{::open((filesystem.mount_point() / "data").c_str(),        \
+					       O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600)};    \
+	ASSERT_GE(file.fd, 0) << std::strerror(errno)
