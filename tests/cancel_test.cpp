@@ -109,8 +109,16 @@ TEST(Cancel, RequestInKernelOnRegularFileReturnsEinprogressAndCompletesNormally)
 	ASSERT_GT(key, 0);
 
 	// Neither backend can stop direct I/O the block layer has: the cancel says so at once, and
-	// the callback runs later, with the read's own result.
-	EXPECT_EQ(io_ctx_cancel(&context.ctx, key), -EINPROGRESS);
+	// the callback runs later, with the read's own result. io_uring hands a read that the
+	// device refused a tag (its queue full of other programs' I/O) to a worker thread, where it
+	// can still be stopped before it starts: then the cancel succeeds, as the contract allows.
+	int cancelled = io_ctx_cancel(&context.ctx, key);
+	if (cancelled == 0 && on_uring(context.ctx)) {
+		EXPECT_EQ(read.calls, 1);
+		EXPECT_EQ(read.result, -ECANCELED);
+		GTEST_SKIP() << "the kernel stopped the read before it reached the device";
+	}
+	EXPECT_EQ(cancelled, -EINPROGRESS);
 	EXPECT_EQ(read.calls, 0);
 	ASSERT_EQ(run_until_idle(context.ctx), 0);
 	EXPECT_EQ(read.calls, 1);
