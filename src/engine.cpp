@@ -22,6 +22,12 @@ int result_of(const io_event &event)
 	return static_cast<int>(static_cast<long>(event.res));
 }
 
+// Whether AIO signals the eventfd when the request completes (IOCB_FLAG_RESFD, io_set_eventfd).
+bool names_eventfd(const iocb &block)
+{
+	return (block.u.c.flags & 1u) != 0;
+}
+
 } // namespace
 
 int engine::create(engine_options options, std::unique_ptr<engine> &out)
@@ -42,7 +48,8 @@ int engine::create(engine_options options, std::unique_ptr<engine> &out)
 		return err;
 	}
 	kernel_aio &kernel = *opened.kernel;
-	if (int err = kernel.attach_eventfd(opened.context, fd); err < 0) {
+	if (int err = options.wait_in_getevents ? 0 : kernel.attach_eventfd(opened.context, fd);
+	    err < 0) {
 		kernel.destroy(opened.context);
 		::close(fd);
 		return err;
@@ -62,7 +69,8 @@ engine::engine(engine_options &&options, kernel_aio &kernel, io_context_t kernel
 	       kaio::backend backend, int eventfd)
 	: kernel_(kernel), kernel_context_(kernel_context), backend_(backend),
 	  ring_(options.reap_with_syscall ? nullptr : kernel_.completion_ring(kernel_context)),
-	  eventfd_(eventfd), capacity_(options.capacity), defer_submit_(options.defer_submit),
+	  eventfd_(eventfd), eventfd_attached_(!options.wait_in_getevents),
+	  capacity_(options.capacity), defer_submit_(options.defer_submit),
 	  submit_early_(options.submit_early), wait_in_getevents_(options.wait_in_getevents),
 	  routes_blocking_files_(backend == kaio::backend::aio && !options.direct_only),
 	  wait_(std::move(options.wait)),
@@ -81,7 +89,8 @@ engine::engine(engine_options &&options, kernel_aio &kernel, io_context_t kernel
 		// What every request of the slot shares, set once: completions signal the eventfd
 		// and come back with the slot's address.
 		iocb &block = slots_[index].control_block;
-		io_set_eventfd(&block, eventfd_);
+		if (eventfd_attached_)
+			io_set_eventfd(&block, eventfd_);
 		block.data = &slots_[index];
 	}
 }
@@ -119,6 +128,8 @@ engine::~engine()
 
 void engine::complete(request_slot &slot, int result) noexcept
 {
+	if (silent_in_kernel_ > 0) [[unlikely]]
+		arm_silent(slot.control_block);
 	++callback_depth_;
 	finish(slot, result);
 	--callback_depth_;
@@ -300,6 +311,9 @@ void engine::send_blocking_to_workers() noexcept
 // Hands a request to the worker threads; false when none could be started (AIO then runs it).
 bool engine::to_worker(iocb &block) noexcept
 {
+	// Waits for a worker's completion and the kernel's together are on the eventfd.
+	if (attach_eventfd() < 0)
+		return false;
 	block.aio_rw_flags = 0; // a worker's blocking call is the point
 	try {
 		workers_.run(&block);
@@ -337,7 +351,7 @@ int engine::process(bool may_wait)
 	send_queue();
 	// Drain before reaping, so that a completion after the reap makes the fd readable again and
 	// a level-triggered epoll sleeps until then instead of spinning on a spent count.
-	if (!may_wait)
+	if (!may_wait && eventfd_attached_)
 		drain_eventfd();
 	// Callbacks may also run inside wait_cb, from another caller's process() (a fiber runtime
 	// runs one per fiber): those count too, and end the wait as one of ours would.
@@ -348,7 +362,8 @@ int engine::process(bool may_wait)
 		if (reap_error_ < 0)
 			return std::exchange(reap_error_, 0); // no reap will end a wait
 
-		if (wait_in_getevents_ && on_workers_ == 0) { // only the kernel can finish them
+		// Only the kernel can finish them, or only its wait sees some of them.
+		if ((wait_in_getevents_ && on_workers_ == 0) || silent_in_kernel_ > 0) {
 			++stats_.waits;
 			ran = reap_blocking(); // 0 after EINTR: look again
 			continue;
@@ -415,6 +430,10 @@ int engine::reap()
 int engine::deliver(const io_event *events, int count) noexcept
 {
 	in_kernel_ -= static_cast<unsigned>(count);
+	if (silent_in_kernel_ > 0) [[unlikely]] {
+		for (const io_event *event = events; event != events + count; ++event)
+			arm_silent(static_cast<request_slot *>(event->data)->control_block);
+	}
 	int ran = count;
 	delivery batch{events, events + count, delivering_};
 	delivering_ = &batch;
@@ -488,6 +507,59 @@ int engine::take_events(io_event *events, long want)
 	return kernel_.getevents(kernel_context_, 0, want, events, &no_wait);
 }
 
+int engine::eventfd() noexcept
+{
+	if (forked())
+		return -ECHILD;
+	if (int err = attach_eventfd(); err < 0)
+		return err;
+	return eventfd_;
+}
+
+int engine::attach_eventfd() noexcept
+{
+	if (eventfd_attached_) [[likely]]
+		return 0;
+	if (int err = kernel_.attach_eventfd(kernel_context_, eventfd_); err < 0)
+		return err;
+	eventfd_attached_ = true;
+	if (backend_ == kaio::backend::aio)
+		arm_requests();
+	// What finished before signalled nothing, and io_uring may signal only when its list of
+	// pending completions was empty: a first reap, which this wake-up asks for, empties it.
+	if (in_kernel_ > 0 || !completing_.empty())
+		signal_eventfd();
+	return 0;
+}
+
+// AIO: every request from now on names the eventfd. Those in the kernel already do not, and
+// will not signal it: until they are all back, drain_eventfd() leaves it readable, so that a
+// loop watching it keeps reaping instead of sleeping through their completions.
+void engine::arm_requests() noexcept
+{
+	for (iocb *queued : queue_)
+		io_set_eventfd(queued, eventfd_);
+	for (int index = 0; index < capacity_; ++index) {
+		iocb &block = slots_[index].control_block;
+		if (names_eventfd(block))
+			continue;
+		if (slots_[index].state == slot_state::pending)
+			++silent_in_kernel_;
+		else
+			io_set_eventfd(&block, eventfd_);
+	}
+}
+
+// A request that was in the kernel when the eventfd was attached has come back, or one that
+// was not is finishing: only the first kind counts.
+void engine::arm_silent(iocb &block) noexcept
+{
+	if (names_eventfd(block))
+		return;
+	io_set_eventfd(&block, eventfd_);
+	--silent_in_kernel_;
+}
+
 int engine::wait_for_completion()
 {
 	++stats_.waits;
@@ -516,6 +588,8 @@ void engine::signal_eventfd()
 
 void engine::drain_eventfd()
 {
+	if (silent_in_kernel_ > 0)
+		return; // see arm_requests()
 	std::uint64_t count = 0;
 	++stats_.eventfd_reads;
 	// Non-blocking: EAGAIN just means nothing was signalled since the last drain.
@@ -624,13 +698,15 @@ void engine::drain()
 			abandon_kernel(reap_error_);
 			continue;
 		}
+		if (wait_failed || !eventfd_attached_ || silent_in_kernel_ > 0) {
+			reap_blocking(); // only the kernel's own wait sees them all
+			continue;
+		}
 		drain_eventfd();
 		if (run_ready() > 0)
 			continue;
-		if (!wait_failed && wait_for_completion() < 0)
+		if (wait_for_completion() < 0)
 			wait_failed = true;
-		if (wait_failed)
-			reap_blocking();
 	}
 }
 

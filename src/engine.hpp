@@ -63,7 +63,8 @@ public:
 	int flush();
 	int cancel(int key);
 
-	int eventfd() const noexcept { return forked() ? -ECHILD : eventfd_; }
+	// Attaches the eventfd to the kernel context first if it was not (see eventfd_attached_).
+	int eventfd() noexcept;
 	kaio::backend backend() const noexcept { return backend_; }
 	// Buffers and files requests may use by index (io_uring only; AIO ignores them).
 	int register_buffers(const iovec *buffers, int count);
@@ -115,6 +116,9 @@ private:
 	void complete(request_slot &slot, int result) noexcept; // finish() as a callback run
 	int cancel_in_kernel(request_slot &slot);
 	bool reaped_up_the_stack(const request_slot &slot) const noexcept;
+	int attach_eventfd() noexcept;
+	void arm_requests() noexcept;
+	void arm_silent(iocb &block) noexcept;
 	int wait_for_completion();
 	int poll_eventfd();
 	void signal_eventfd();
@@ -134,6 +138,14 @@ private:
 	kaio::backend backend_; // aio or uring
 	aio_ring *ring_;        // null: reap with io_getevents
 	int eventfd_;
+	// Whether eventfd_ is attached to the kernel context, so that waits may rest on it:
+	// io_uring's ring signals it only once registered (AIO's requests name it anyway). A
+	// context that waits in getevents has no use for it until the caller asks for the fd or a
+	// worker thread runs a request; attached only then, it spares the kernel a wake-up per
+	// batch of completions meanwhile.
+	bool eventfd_attached_;
+	// AIO: requests sent before the eventfd was attached, still out (see arm_requests()).
+	unsigned silent_in_kernel_ = 0;
 	int capacity_;
 	bool defer_submit_;
 	bool submit_early_;

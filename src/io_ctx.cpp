@@ -129,7 +129,7 @@ int io_ctx_flush(io_ctx *ctx)
 
 int io_ctx_eventfd(const io_ctx *ctx)
 {
-	const engine *core = engine_of(ctx);
+	engine *core = engine_of(ctx);
 	return core == nullptr ? -EINVAL : core->eventfd();
 }
 

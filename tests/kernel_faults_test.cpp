@@ -402,6 +402,44 @@ TEST(KernelFault, RequestFromCallbackRefusedAtEndOfPollMakesEventfdReadable)
 	EXPECT_EQ(blocks[0].write.result, -EBADF);
 }
 
+// A context that waits in io_getevents attaches its eventfd only when asked for it, and the
+// requests sent before then do not signal it. Until they are all back it must stay readable, or
+// an event loop that starts watching it now sleeps through their completions. Here the first reap
+// finds nothing, as when the read has not finished yet.
+TEST(KernelFault, EventfdAskedForWhileRequestsAreInTheKernelStaysReadableUntilTheyAreBack)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	write_patterned(file.fd(), 1, 40);
+	aligned_buffer data(block);
+	fault_kernel kernel;
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_WAIT_IN_GETEVENTS;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, &options, &kernel), 0);
+	completion before;
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), data.data(), block, 0, record, &before), 0);
+	kernel.nothing_ready = 1;
+	pollfd watch{io_ctx_eventfd(&context.ctx), POLLIN, 0};
+	ASSERT_GE(watch.fd, 0);
+	while (before.calls == 0) { // the event loop
+		ASSERT_EQ(::poll(&watch, 1, 10000), 1) << "the loop would sleep forever";
+		EXPECT_GE(io_ctx_poll(&context.ctx), 0);
+	}
+	EXPECT_EQ(kernel.nothing_ready, 0); // a reap found nothing on the way
+	EXPECT_EQ(before.result, block_result);
+
+	// Requests sent from now on signal it; with none from before left, io_ctx_poll drains it.
+	completion after;
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), data.data(), block, 0, record, &after), 0);
+	while (after.calls == 0) {
+		ASSERT_EQ(::poll(&watch, 1, 10000), 1) << "the loop would sleep forever";
+		EXPECT_GE(io_ctx_poll(&context.ctx), 0);
+	}
+	EXPECT_EQ(after.result, block_result);
+	EXPECT_EQ(io_ctx_poll(&context.ctx), 0);
+	EXPECT_EQ(::poll(&watch, 1, 0), 0) << "nothing is out: the loop should sleep";
+}
+
 // --- io_getevents ------------------------------------------------------------------------------
 
 TEST(KernelFault, InterruptedGeteventsStillCompletesEverythingOnce)

@@ -486,6 +486,58 @@ TEST(UringBackend, SingleThreadContextRefusesAnotherThreadsSubmission)
 	EXPECT_EQ(stats_of(context.ctx).in_kernel, 0u);
 }
 
+// A context that waits in the kernel attaches its eventfd to the ring only when asked for it. A
+// completion the kernel queued before then signalled nothing, and the ring signals only when its
+// queue of completions was empty: the fd handed out must be readable already, or an event loop
+// that starts watching it now sleeps forever. Later completions signal it as usual.
+TEST(UringBackend, EventfdAskedForAfterACompletionWakesAnEventLoop)
+{
+	for (unsigned flags : {0u, static_cast<unsigned>(IO_CTX_SINGLE_THREAD)}) {
+		SCOPED_TRACE(flags == 0 ? "shared ring" : "single-thread ring");
+		pipe_pair pipe;
+		aligned_buffer piped(block);
+		context_guard context;
+		KAIO_URING_OR_SKIP(context, 2, IO_CTX_WAIT_IN_GETEVENTS | flags);
+		completion first;
+		ASSERT_GT(io_ctx_read(&context.ctx, pipe.read_end(), piped.data(), block, 0, record,
+				      &first),
+			  0);
+		ASSERT_EQ(::write(pipe.write_end(), "a", 1), 1); // the read completes in here
+		pollfd readable{io_ctx_eventfd(&context.ctx), POLLIN, 0};
+		ASSERT_GE(readable.fd, 0);
+		EXPECT_EQ(::poll(&readable, 1, 0), 1);
+		EXPECT_EQ(io_ctx_poll(&context.ctx), 1);
+		EXPECT_EQ(first.calls, 1);
+		EXPECT_EQ(first.result, 1);
+
+		completion second;
+		ASSERT_GT(io_ctx_read(&context.ctx, pipe.read_end(), piped.data(), block, 0, record,
+				      &second),
+			  0);
+		ASSERT_EQ(::write(pipe.write_end(), "b", 1), 1);
+		EXPECT_TRUE(eventfd_signalled(context.ctx));
+		EXPECT_EQ(io_ctx_poll(&context.ctx), 1);
+		EXPECT_EQ(second.calls, 1);
+	}
+}
+
+// Attaching the eventfd is the issuer's to do on a single-thread ring: another thread that asks
+// for it first is refused as its submissions are, and the issuer still gets it.
+TEST(UringBackend, SingleThreadContextThatWaitsInTheKernelHandsItsEventfdToItsThread)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer data(block);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 2, IO_CTX_SINGLE_THREAD | IO_CTX_WAIT_IN_GETEVENTS);
+	completion read;
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), data.data(), block, 0, record, &read), 0);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	int from_another_thread = 0;
+	std::thread([&] { from_another_thread = io_ctx_eventfd(&context.ctx); }).join();
+	EXPECT_EQ(from_another_thread, -EEXIST);
+	EXPECT_GE(io_ctx_eventfd(&context.ctx), 0);
+}
+
 TEST(UringBackend, CppContextRunsOnTheBackendItAskedFor)
 {
 	try {

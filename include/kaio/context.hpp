@@ -94,6 +94,7 @@ public:
 	int process();
 	int poll();
 	int flush();
+	// See io_ctx_eventfd(): with wait_in_getevents, the first call attaches it.
 	int eventfd() const noexcept;
 	context_stats stats() const noexcept;
 	// aio or uring: what the context runs on.
