@@ -133,6 +133,7 @@ int main(int argc, char **argv)
 		    total.fdsyncs);
 	std::printf("cancels %llu (stopped %llu), submissions refused %llu, faults injected %llu\n",
 		    total.cancels, total.cancels_stopped, total.refused, total.faults);
+	std::printf("event-loop waits on an eventfd asked for late %llu\n", total.eventfd_waits);
 	std::printf("mismatches %llu, broken promises %llu, unexpected errors %llu\n",
 		    total.mismatches, total.broken, total.errors);
 	return total.mismatches == 0 && total.broken == 0 && total.errors == 0 && total.ops() > 0

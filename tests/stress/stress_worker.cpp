@@ -1,5 +1,6 @@
 #include "stress_worker.hpp"
 
+#include <poll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@ void stress_counts::add(const stress_counts &other)
 	cancels_stopped += other.cancels_stopped;
 	refused += other.refused;
 	faults += other.faults;
+	eventfd_waits += other.eventfd_waits;
 	mismatches += other.mismatches;
 	broken += other.broken;
 	errors += other.errors;
@@ -63,13 +65,8 @@ stress_counts stress_worker::run()
 			submit_random();
 		if (below(20) == 0)
 			cancel_random();
-		int ran = below(2) == 0 ? io_ctx_process(&ctx_) : io_ctx_poll(&ctx_);
-		if (ran < 0) {
-			++counts_.broken;
-			std::fprintf(stderr, "kaio-stress: process failed: %s\n",
-				     std::strerror(-ran));
+		if (!run_ready())
 			break;
-		}
 	}
 	io_ctx_destroy(&ctx_); // runs every callback still due
 	if (live_ != 0) {
@@ -85,10 +82,56 @@ stress_counts stress_worker::run()
 	return counts_;
 }
 
+// One round of completions: io_ctx_process, io_ctx_poll, or a wait on the eventfd and then
+// io_ctx_poll. False when the context broke a promise.
+bool stress_worker::run_ready()
+{
+	if (waits_in_kernel_ && eventfd_ < 0 && below(1000) == 0) {
+		eventfd_ = io_ctx_eventfd(&ctx_);
+		if (eventfd_ < 0) {
+			++counts_.broken;
+			std::fprintf(stderr, "kaio-stress: no eventfd: %s\n",
+				     std::strerror(-eventfd_));
+			return false;
+		}
+	}
+	bool event_loop = eventfd_ >= 0 && below(2) == 0;
+	if (event_loop && !wait_on_eventfd())
+		return false;
+	int ran = !event_loop && below(2) == 0 ? io_ctx_process(&ctx_) : io_ctx_poll(&ctx_);
+	if (ran < 0) {
+		++counts_.broken;
+		std::fprintf(stderr, "kaio-stress: process failed: %s\n", std::strerror(-ran));
+		return false;
+	}
+	return true;
+}
+
+// With requests out, the eventfd must become readable: a minute without is a lost wake-up.
+bool stress_worker::wait_on_eventfd()
+{
+	if (live_ == 0)
+		return true;
+	++counts_.eventfd_waits;
+	pollfd readable{eventfd_, POLLIN, 0};
+	int rc;
+	while ((rc = ::poll(&readable, 1, 60000)) < 0 && errno == EINTR) {
+	}
+	if (rc == 1)
+		return true;
+	++counts_.broken;
+	std::fprintf(stderr, "kaio-stress: eventfd silent for a minute with %d requests out\n",
+		     live_);
+	return false;
+}
+
 bool stress_worker::create_context()
 {
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	waits_in_kernel_ = !kernel_ && settings_.seed % 2 == 1; // threads have seeds in a row
+	options.flags = waits_in_kernel_ ? IO_CTX_WAIT_IN_GETEVENTS : 0;
 	for (int attempt = 0; attempt < 100; ++attempt) {
-		int rc = kaio::detail::create_io_ctx(&ctx_, settings_.depth, nullptr, nullptr,
+		int rc = kaio::detail::create_io_ctx(&ctx_, settings_.depth, nullptr, &options,
 						     kernel_.get());
 		if (rc == 0)
 			return true;
