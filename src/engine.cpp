@@ -87,7 +87,7 @@ engine::engine(engine_options &&options, kernel_aio &kernel, io_context_t kernel
 	for (int index = capacity_ - 1; index >= 0; --index) {
 		free_slots_.push_back(index);
 		// What every request of the slot shares, set once: completions signal the eventfd
-		// and come back with the slot's address.
+		// (from its attachment on) and come back with the slot's address.
 		iocb &block = slots_[index].control_block;
 		if (eventfd_attached_)
 			io_set_eventfd(&block, eventfd_);

@@ -139,10 +139,10 @@ private:
 	aio_ring *ring_;        // null: reap with io_getevents
 	int eventfd_;
 	// Whether eventfd_ is attached to the kernel context, so that waits may rest on it:
-	// io_uring's ring signals it only once registered (AIO's requests name it anyway). A
-	// context that waits in getevents has no use for it until the caller asks for the fd or a
-	// worker thread runs a request; attached only then, it spares the kernel a wake-up per
-	// batch of completions meanwhile.
+	// io_uring's ring signals it once registered, AIO's requests once they name it. A context
+	// that waits in getevents has no use for it until the caller asks for the fd or a worker
+	// thread runs a request; attached only then, it spares the kernel a signal per completion
+	// (per batch on io_uring) meanwhile.
 	bool eventfd_attached_;
 	// AIO: requests sent before the eventfd was attached, still out (see arm_requests()).
 	unsigned silent_in_kernel_ = 0;
