@@ -314,6 +314,10 @@ bool engine::to_worker(iocb &block) noexcept
 	// Waits for a worker's completion and the kernel's together are on the eventfd.
 	if (attach_eventfd() < 0)
 		return false;
+	// A request retried without RWF_NOWAIT is back from the kernel: not one of those an
+	// attach just now counted as still in it.
+	if (silent_in_kernel_ > 0)
+		arm_silent(block);
 	block.aio_rw_flags = 0; // a worker's blocking call is the point
 	try {
 		workers_.run(&block);
@@ -378,6 +382,10 @@ int engine::process(bool may_wait)
 		ran = run_ready();
 	}
 	send_queue(); // what the callbacks submitted
+	// The fd stays readable while requests that cannot signal it are out (arm_requests()),
+	// which wakes a level-triggered loop but not an edge-triggered one: a fresh write does.
+	if (!may_wait && silent_in_kernel_ > 0) [[unlikely]]
+		signal_eventfd();
 	return ran > 0 ? ran : static_cast<int>(stats_.completed - completed_before);
 }
 
@@ -534,11 +542,20 @@ int engine::attach_eventfd() noexcept
 
 // AIO: every request from now on names the eventfd. Those in the kernel already do not, and
 // will not signal it: until they are all back, drain_eventfd() leaves it readable, so that a
-// loop watching it keeps reaping instead of sleeping through their completions.
+// loop watching it keeps reaping instead of sleeping through their completions. From here on,
+// a slot whose block does not name the eventfd is one of them, and is counted once.
 void engine::arm_requests() noexcept
 {
 	for (iocb *queued : queue_)
 		io_set_eventfd(queued, eventfd_);
+	// Reaped, their callbacks still to run in a deliver() up the stack: no longer in the
+	// kernel, though still pending. Counted, they would stay counted once their slots were
+	// freed.
+	for (const delivery *batch = delivering_; batch != nullptr; batch = batch->outer) {
+		for (const io_event *event = batch->next; event != batch->end; ++event)
+			io_set_eventfd(&static_cast<request_slot *>(event->data)->control_block,
+				       eventfd_);
+	}
 	for (int index = 0; index < capacity_; ++index) {
 		iocb &block = slots_[index].control_block;
 		if (names_eventfd(block))

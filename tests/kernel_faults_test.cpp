@@ -2,6 +2,7 @@
 // failing io_submit, interrupted or short io_getevents, a failing io_setup. Nothing may be lost
 // or sent twice, and every error reaches either the submission's return value or the callback.
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -438,6 +439,137 @@ TEST(KernelFault, EventfdAskedForWhileRequestsAreInTheKernelStaysReadableUntilTh
 	EXPECT_EQ(after.result, block_result);
 	EXPECT_EQ(io_ctx_poll(&context.ctx), 0);
 	EXPECT_EQ(::poll(&watch, 1, 0), 0) << "nothing is out: the loop should sleep";
+}
+
+// The same for an edge-triggered loop: a level it already saw wakes it no more, so every look
+// that leaves such requests out must write the fd again.
+TEST(KernelFault, EventfdAskedForWhileRequestsAreInTheKernelWakesAnEdgeTriggeredLoop)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	write_patterned(file.fd(), 1, 43);
+	aligned_buffer data(block);
+	fault_kernel kernel;
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_WAIT_IN_GETEVENTS;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, &options, &kernel), 0);
+	completion read;
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), data.data(), block, 0, record, &read), 0);
+	kernel.nothing_ready = 1;
+	int eventfd = io_ctx_eventfd(&context.ctx);
+	ASSERT_GE(eventfd, 0);
+	int loop = ::epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_GE(loop, 0);
+	epoll_event wanted{};
+	wanted.events = EPOLLIN | EPOLLET;
+	ASSERT_EQ(::epoll_ctl(loop, EPOLL_CTL_ADD, eventfd, &wanted), 0);
+	while (read.calls == 0) {
+		epoll_event ready{};
+		ASSERT_EQ(::epoll_wait(loop, &ready, 1, 10000), 1)
+			<< "the loop would sleep forever";
+		EXPECT_GE(io_ctx_poll(&context.ctx), 0);
+	}
+	::close(loop);
+	EXPECT_EQ(kernel.nothing_ready, 0); // a look found nothing on the way
+	EXPECT_EQ(read.result, block_result);
+}
+
+// A callback that asks for the eventfd while the reap that ran it holds another finished
+// request, io_ctx_eventfd(3) called by a completion handler.
+struct asks_for_eventfd {
+	io_ctx *ctx;
+	completion seen;
+	int eventfd = -1;
+};
+
+void record_and_ask_for_eventfd(int result, void *data)
+{
+	auto *asker = static_cast<asks_for_eventfd *>(data);
+	record(result, &asker->seen);
+	asker->eventfd = io_ctx_eventfd(asker->ctx);
+}
+
+// Sends a read of block `index` from `fd` into `buffer` and runs an event loop over `eventfd`
+// until its callback has run; then nothing is out, and the fd must not wake the loop.
+void read_through_event_loop(io_ctx &ctx, int fd, int eventfd, aligned_buffer &buffer, int index)
+{
+	completion read;
+	ASSERT_GT(io_ctx_read(&ctx, fd, buffer.data(), block, offset_of(index), record, &read), 0);
+	pollfd watch{eventfd, POLLIN, 0};
+	while (read.calls == 0) {
+		ASSERT_EQ(::poll(&watch, 1, 10000), 1) << "the loop would sleep forever";
+		EXPECT_GE(io_ctx_poll(&ctx), 0);
+	}
+	EXPECT_EQ(read.result, block_result);
+	EXPECT_EQ(io_ctx_poll(&ctx), 0);
+	EXPECT_EQ(::poll(&watch, 1, 0), 0) << "nothing is out: the loop should sleep";
+}
+
+// The request still to run in that reap is back from the kernel: the next request sent from its
+// slot must signal the fd, and nothing may be counted as out once it is done.
+TEST(KernelFault, EventfdAskedForByACallbackIsSignalledByTheRequestsThatFollow)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	write_patterned(file.fd(), 3, 44);
+	aligned_buffer first(block), second(block), third(block);
+	fault_kernel kernel;
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_WAIT_IN_GETEVENTS;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, &options, &kernel), 0);
+	asks_for_eventfd asker{&context.ctx, {}};
+	completion other;
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), first.data(), block, 0,
+			      record_and_ask_for_eventfd, &asker),
+		  0);
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), second.data(), block, offset_of(1), record,
+			      &other),
+		  0);
+	kernel.gather = 2; // one reap takes both
+	EXPECT_EQ(io_ctx_poll(&context.ctx), 2);
+	ASSERT_GE(asker.eventfd, 0);
+	EXPECT_EQ(asker.seen.result, block_result);
+	EXPECT_EQ(other.result, block_result);
+	read_through_event_loop(context.ctx, file.fd(), asker.eventfd, third, 2);
+	read_through_event_loop(context.ctx, file.fd(), asker.eventfd, third, 0);
+}
+
+// The same when the library attaches the fd itself, in the middle of a reap: a read that would
+// have blocked under RWF_NOWAIT runs again on a worker, whose completions only the fd announces.
+TEST(KernelFault, ReadRetriedOnAWorkerInTheMiddleOfAReapLeavesNothingCountedAsOut)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	write_patterned(file.fd(), 3, 45);
+	aligned_buffer first(block), second(block), third(block);
+	fault_kernel kernel;
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_WAIT_IN_GETEVENTS;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, &options, &kernel), 0);
+	completion retried, other;
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), first.data(), block, 0, record, &retried),
+		  0);
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), second.data(), block, offset_of(1), record,
+			      &other),
+		  0);
+	kernel.gather = 2;
+	kernel.result_script = {-EAGAIN}; // the first would have blocked
+	EXPECT_GE(io_ctx_poll(&context.ctx), 1);
+	if (stats_of(context.ctx).nowait_retries == 0)
+		GTEST_SKIP() << "reads in " << file.directory()
+			     << " carry no RWF_NOWAIT (the filesystem refuses it): none is retried";
+	EXPECT_EQ(other.result, block_result);
+	int eventfd = io_ctx_eventfd(&context.ctx);
+	ASSERT_GE(eventfd, 0);
+	pollfd watch{eventfd, POLLIN, 0};
+	while (retried.calls == 0) {
+		ASSERT_EQ(::poll(&watch, 1, 10000), 1) << "the loop would sleep forever";
+		EXPECT_GE(io_ctx_poll(&context.ctx), 0);
+	}
+	EXPECT_EQ(retried.result, block_result);
+	EXPECT_EQ(io_ctx_poll(&context.ctx), 0);
+	EXPECT_EQ(::poll(&watch, 1, 0), 0) << "nothing is out: the loop should sleep";
+	read_through_event_loop(context.ctx, file.fd(), eventfd, third, 2);
 }
 
 // --- io_getevents ------------------------------------------------------------------------------

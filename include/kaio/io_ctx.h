@@ -249,8 +249,10 @@ KAIO_API int io_ctx_flush(struct io_ctx *io_ctx);
  * The context's eventfd (non-blocking): readable when completions may be ready, to register in
  * epoll and the like. Notifications coalesce and are hints, not counts: on readiness call
  * io_ctx_poll() (which drains the eventfd, then reaps), never read the fd yourself. With
- * IO_CTX_WAIT_IN_GETEVENTS the first call attaches it: ask before submitting, since until the
- * requests sent before then are back it stays readable (an event loop polls without sleeping).
+ * IO_CTX_WAIT_IN_GETEVENTS the first call attaches it (a change of the context: not while
+ * another thread is in a call on it): ask before submitting, since until the requests sent
+ * before then are back it stays readable and each io_ctx_poll() signals it again (an event
+ * loop, level- or edge-triggered, polls without sleeping).
  * On io_uring attaching may fail (-EEXIST: a thread other than the issuer of an
  * IO_CTX_SINGLE_THREAD context asked first).
  */

@@ -1,16 +1,18 @@
 // A kernel seam that passes every call to the real kernel, except the faults a test scripts:
 // what the kernel cannot be made to do on demand (a partial io_submit, EAGAIN, EINTR, a cancel
 // that succeeds on a regular file, a failing io_setup, "nothing ready" while events are).
-// Also await_completions(), to make completions arrive together.
+// Also await_completions() and `gather`, to make completions arrive together.
 #pragma once
 
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <deque>
 #include <set>
+#include <utility>
 
 #include "kernel_aio.hpp"
 
@@ -36,6 +38,9 @@ public:
 	// whose events stay in its ring. Makes a wait through wait_cb certain; a wait_cb that then
 	// blocks on the eventfd may never wake (the library drained it): it should return at once.
 	int nothing_ready = 0;
+	// getevents: the next call returns only once this many requests have completed (the real
+	// kernel waits for them, whatever the timeout), so that one reap takes them all.
+	long gather = 0;
 
 	int submit_calls = 0;
 	int getevents_calls = 0;
@@ -84,6 +89,12 @@ public:
 			max_count = step;
 		else if (getevents_error != 0)
 			return getevents_error;
+		if (gather > 0) {
+			// No more than the caller has room for.
+			min_count =
+				std::min(std::max(min_count, std::exchange(gather, 0)), max_count);
+			timeout = nullptr;
+		}
 		int got = real().getevents(context, min_count, max_count, events, timeout);
 		for (int i = 0; i < got; ++i) {
 			if (cancelled_.erase(events[i].obj) != 0)
