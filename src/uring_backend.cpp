@@ -197,20 +197,24 @@ public:
 		}
 		if (count == 0)
 			return 0;
+		// The kernel first: it refuses a descriptor that is not open (-EBADF), so the table
+		// is never larger than the process's highest open descriptor (a number such as
+		// INT_MAX would otherwise size it at 8 GiB).
+		if (int err =
+			    io_uring_register_files(&uring.ring, fds, static_cast<unsigned>(count));
+		    err < 0)
+			return err;
 		std::vector<int> index;
 		try {
 			index.assign(static_cast<std::size_t>(*std::max_element(fds, fds + count)) +
 					     1,
 				     -1);
 		} catch (const std::bad_alloc &) {
+			io_uring_unregister_files(&uring.ring);
 			return -ENOMEM;
 		}
 		for (int k = count - 1; k >= 0; --k)
 			index[static_cast<std::size_t>(fds[k])] = k;
-		if (int err =
-			    io_uring_register_files(&uring.ring, fds, static_cast<unsigned>(count));
-		    err < 0)
-			return err;
 		uring.file_index = std::move(index);
 		return 0;
 	}

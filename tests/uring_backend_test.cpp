@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -406,6 +408,23 @@ TEST(UringBackend, RegisteringANegativeDescriptorIsRefused)
 	int fds[1] = {-1};
 	EXPECT_EQ(io_ctx_register_files(&context.ctx, fds, 1), -EBADF);
 	EXPECT_EQ(io_ctx_register_buffers(&context.ctx, nullptr, 1), -EINVAL);
+}
+
+// The number of a descriptor that is not open is refused as such, before anything is sized by
+// it: a table indexed by descriptor up to INT_MAX would be 8 GiB.
+TEST(UringBackend, RegisteringADescriptorThatIsNotOpenCostsNoMemory)
+{
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 2);
+	auto peak_kib = [] {
+		rusage usage{};
+		::getrusage(RUSAGE_SELF, &usage);
+		return usage.ru_maxrss;
+	};
+	long before = peak_kib();
+	int fds[1] = {std::numeric_limits<int>::max()};
+	EXPECT_EQ(io_ctx_register_files(&context.ctx, fds, 1), -EBADF);
+	EXPECT_LT(peak_kib() - before, 64L << 10) << "the registration touched a huge table";
 }
 
 // Waits, up to 10 s, for the context's eventfd to become readable; false if it never does.
