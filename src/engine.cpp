@@ -808,6 +808,8 @@ context_stats engine::stats() const noexcept
 }
 
 // --- registration -------------------------------------------------------------------------
+// Only with nothing in flight (-EBUSY): io_uring may make the replacement of a set wait, inside
+// the kernel, for the requests that still use the old one, and kaio never sleeps there on its own.
 
 int engine::register_buffers(const iovec *buffers, int count)
 {
@@ -815,6 +817,8 @@ int engine::register_buffers(const iovec *buffers, int count)
 		return -ECHILD;
 	if (count < 0 || (count > 0 && buffers == nullptr))
 		return -EINVAL;
+	if (in_kernel_ > 0)
+		return -EBUSY;
 	return kernel_.register_buffers(kernel_context_, buffers, count);
 }
 
@@ -828,6 +832,8 @@ int engine::register_files(const int *fds, int count)
 		if (fds[k] < 0)
 			return -EBADF;
 	}
+	if (in_kernel_ > 0)
+		return -EBUSY;
 	if (int err = kernel_.register_files(kernel_context_, fds, count); err != 0)
 		return err;
 	// Only RWF_NOWAIT needs to know where a file lives, and only AIO sends it.

@@ -23,7 +23,10 @@
 #include "kaio/aligned_buffer.hpp"
 #include "kaio/io_ctx.h"
 #include "support/backend.hpp"
+#include "support/block_pattern.hpp"
 #include "support/completion_record.hpp"
+#include "support/context_guard.hpp"
+#include "support/context_shorthands.hpp"
 #include "support/direct_file.hpp"
 #include "support/fault_kernel.hpp"
 #include "support/wait_callbacks.hpp"
@@ -729,6 +732,40 @@ TEST(Submission, StatsCountEveryRequestOnce)
 	EXPECT_EQ(drained.in_kernel, 0u);
 	EXPECT_EQ(drained.queued, 0u);
 	expect_each_once(done, 4096);
+}
+
+// Buffers and files are registered with nothing in flight: on io_uring, replacing a set under
+// requests that use it could make the call wait inside the kernel for them. Refused while a
+// request is out (whether or not the kernel has finished it, until its callback has run), taken
+// once it is back, and the requests that follow use the registration.
+TEST(Submission, RegisteringWithARequestInFlightIsRefusedUntilItIsBack)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	write_patterned(file.fd(), 2, 47);
+	aligned_buffer data(2 * block);
+	iovec buffers[1] = {{data.data(), data.size()}};
+	int fds[1] = {file.fd()};
+	context_guard context;
+	ASSERT_EQ(io_ctx_create(&context.ctx, 2, nullptr), 0);
+	completion first;
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), data.data(), block, 0, record, &first), 0);
+	EXPECT_EQ(io_ctx_register_buffers(&context.ctx, buffers, 1), -EBUSY);
+	EXPECT_EQ(io_ctx_register_files(&context.ctx, fds, 1), -EBUSY);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(first.result, block_result);
+
+	ASSERT_EQ(io_ctx_register_buffers(&context.ctx, buffers, 1), 0);
+	ASSERT_EQ(io_ctx_register_files(&context.ctx, fds, 1), 0);
+	completion second;
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), data.data() + block, block, offset_of(1),
+			      record, &second),
+		  0);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(second.result, block_result);
+	EXPECT_EQ(std::memcmp(data.data(), patterned(2, 47).data(), data.size()), 0);
+	EXPECT_EQ(stats_of(context.ctx).fixed_buffer_requests, on_uring(context.ctx) ? 1u : 0u);
+	EXPECT_EQ(io_ctx_register_files(&context.ctx, nullptr, 0), 0);
+	EXPECT_EQ(io_ctx_register_buffers(&context.ctx, nullptr, 0), 0);
 }
 
 } // namespace
