@@ -55,8 +55,10 @@
  *   multiple of 512), and 0 at or beyond it.
  * - Closing an fd: requests the kernel or a worker has taken hold their own reference to the
  *   file and complete normally; requests still queued in the library (IO_CTX_DEFER_SUBMIT) fail
- *   with -EBADF in their callback, or reach whatever file the fd number names by then. Close an
- *   fd once the callbacks of its requests have run.
+ *   with -EBADF in their callback, or reach whatever file the fd number names by then. So does
+ *   a request the kernel gives back -EAGAIN under RWF_NOWAIT, which a worker runs again through
+ *   the fd number (closed by then, its callback gets that -EAGAIN). Close an fd once the
+ *   callbacks of its requests have run.
  * - Truncating a file: each read in flight sees the file before the truncation (the full
  *   count, the old data) or after it (a short count or 0).
  */
