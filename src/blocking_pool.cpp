@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <new>
 #include <system_error>
 
 namespace kaio::detail {
@@ -93,6 +94,12 @@ void blocking_pool::abandon_after_fork() noexcept
 		worker.detach(); // only forgets the handle: the thread it names is not in this
 				 // process
 	workers_.clear();
+	// The child's copies of the mutex and the condition variable still record the parent's
+	// threads (as owner, as waiters), which never run here: glibc's pthread_cond_destroy
+	// would wait for those waiters forever. Fresh ones, made over them (their destructors
+	// need not run), are what the members' destructors end instead.
+	::new (&mutex_) std::mutex();
+	::new (&wake_) std::condition_variable();
 }
 
 int blocking_pool::take(io_event *out, int max)

@@ -1,6 +1,7 @@
 // fork() with a live context: the kernel gives the child none of the parent's AIO contexts, so in
 // the child every call on an inherited context answers -ECHILD, touches nothing, and destroy
 // frees the child's copy without waiting; the parent's requests all complete with their data.
+#include <fcntl.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "kaio/kaio.hpp"
+#include "support/backend.hpp"
 #include "support/block_pattern.hpp"
 #include "support/child_process.hpp"
 #include "support/completion_record.hpp"
@@ -126,6 +128,42 @@ TEST(Fork, ChildGetsEchildAndParentsRequestsComplete)
 	io_ctx_stats stats = stats_of(guard.ctx);
 	EXPECT_EQ(stats.submitted, blocks);
 	EXPECT_EQ(stats.completed, blocks);
+}
+
+// A context whose worker threads ran in the parent: they stay there, idle in their condition
+// variable, and the child's copy of it still counts them as waiters. Destroy in the child must
+// free its copy without waiting for threads that do not exist there.
+TEST(Fork, ChildDestroysAContextWhoseWorkerThreadsStartedInTheParent)
+{
+	KAIO_SKIP_ON_URING("io_uring runs buffered reads itself, without worker threads");
+	direct_file buffered(O_RDWR | O_CREAT); // no O_DIRECT: its requests go to the workers
+	if (!buffered.unusable_reason().empty())
+		GTEST_SKIP() << buffered.unusable_reason();
+	ASSERT_NO_FATAL_FAILURE(write_patterned(buffered.fd(), 2, 6));
+	aligned_buffer into(2 * block);
+	context_guard guard;
+	ASSERT_EQ(io_ctx_create(&guard.ctx, 4, nullptr), 0);
+	completion before;
+	ASSERT_GT(io_ctx_read(&guard.ctx, buffered.fd(), into.data(), block, 0, record, &before),
+		  0);
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	ASSERT_EQ(stats_of(guard.ctx).worker_requests, 1u);
+
+	EXPECT_EQ(in_child([&] {
+			  ::alarm(10); // a destroy that waits is killed by SIGALRM, not awaited
+			  io_ctx_destroy(&guard.ctx);
+			  return std::string();
+		  }),
+		  "");
+
+	completion after;
+	ASSERT_GT(io_ctx_read(&guard.ctx, buffered.fd(), into.data() + block, block, offset_of(1),
+			      record, &after),
+		  0);
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	EXPECT_EQ(before.result, block_result);
+	EXPECT_EQ(after.result, block_result);
+	EXPECT_EQ(std::memcmp(into.data(), patterned(2, 6).data(), into.size()), 0);
 }
 
 TEST(Fork, CppContextInChildAnswersEchild)
