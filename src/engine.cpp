@@ -231,9 +231,12 @@ int engine::send_queue()
 			reject_queue_head(kernel_lost_);
 		return 0;
 	}
-	if (routes_blocking_files_ || nowait_refused_.any())
-		screen_batch();
 	int sent = 0;
+	if (routes_blocking_files_ || nowait_refused_.any()) {
+		std::size_t queued = queue_.size();
+		screen_batch();
+		sent = static_cast<int>(queued - queue_.size()); // taken by the worker threads
+	}
 	int transient_failures = 0;
 	while (!queue_.empty()) {
 		++stats_.submit_calls;

@@ -85,6 +85,30 @@ TEST(BlockingFiles, BufferedFileRequestsRunOnWorkersWithTheirData)
 	EXPECT_EQ(stats.in_kernel, 0u);
 }
 
+// io_ctx_flush() counts what it sent, to the kernel or to the workers: a batch of buffered
+// requests all sent is not "nothing sent".
+TEST(BlockingFiles, FlushCountsTheRequestsItHandsToWorkers)
+{
+	direct_file file(O_RDWR | O_CREAT); // no O_DIRECT
+	ASSERT_GE(file.fd(), 0) << file.unusable_reason();
+	kaio::aligned_buffer out(3 * block);
+	std::memset(out.data(), 'f', out.size());
+	context_guard guard;
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_DEFER_SUBMIT;
+	ASSERT_EQ(io_ctx_create_opts(&guard.ctx, 4, nullptr, &options), 0);
+	std::vector<completion> writes(3);
+	for (unsigned i = 0; i < 3; ++i)
+		ASSERT_GT(io_ctx_write(&guard.ctx, file.fd(), out.data() + i * block, block,
+				       offset_of(i), record, &writes[i]),
+			  0);
+	EXPECT_EQ(io_ctx_flush(&guard.ctx), 3);
+	EXPECT_EQ(stats_of(guard.ctx).queued, 0u);
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	expect_each_once(writes, static_cast<int>(block));
+	EXPECT_EQ(stats_of(guard.ctx).worker_requests, on_uring(guard.ctx) ? 0u : 3u);
+}
+
 // The caller's promise that every fd is O_DIRECT (IO_CTX_DIRECT_ONLY) turns the check off: a
 // buffered file then goes to the kernel like any other, which runs it inside io_submit.
 TEST(BlockingFiles, DirectOnlyContextsSendEverythingToTheKernel)

@@ -244,7 +244,10 @@ KAIO_API int io_ctx_process(struct io_ctx *io_ctx);
 /* io_ctx_process() that never waits: returns 0 when nothing is ready. Drains the eventfd. */
 KAIO_API int io_ctx_poll(struct io_ctx *io_ctx);
 
-/* Send every queued request to the kernel. Returns how many were sent, or a negative errno. */
+/*
+ * Send every queued request to the kernel (or to the worker threads, for files that would block).
+ * Returns how many were sent, or a negative errno.
+ */
 KAIO_API int io_ctx_flush(struct io_ctx *io_ctx);
 
 /*
