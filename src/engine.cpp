@@ -580,7 +580,10 @@ void engine::arm_silent(iocb &block) noexcept
 	--silent_in_kernel_;
 }
 
-int engine::wait_for_completion()
+// noexcept: a wait callable that throws ends the program, as a callback that throws does. An
+// exception out of a wait would leave a cancel's outcome pointer, a delivery up the stack and the
+// callback depth behind it.
+int engine::wait_for_completion() noexcept
 {
 	++stats_.waits;
 	if (wait_) {

@@ -119,7 +119,7 @@ private:
 	int attach_eventfd() noexcept;
 	void arm_requests() noexcept;
 	void arm_silent(iocb &block) noexcept;
-	int wait_for_completion();
+	int wait_for_completion() noexcept;
 	int poll_eventfd();
 	void signal_eventfd();
 	void drain_eventfd();

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <exception>
 #include <span>
+#include <stdexcept>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -504,6 +505,30 @@ TEST(CppContext, WaitCallbackIsGivenTheEventfdAndCountedAsWaits)
 	if (calls > 0) {
 		EXPECT_EQ(fd_seen, ctx.eventfd());
 	}
+}
+
+// A wait callable that throws ends the program, as a callback that throws does: an exception out
+// of a wait would leave the engine's state for a waiting cancel or delivery behind it. The read
+// from an empty pipe cannot finish, so process() must wait.
+TEST(CppContextDeathTest, WaitCallableThatThrowsEndsTheProgram)
+{
+	GTEST_FLAG_SET(death_test_style, "threadsafe");
+	int pipe_fds[2];
+	ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+	EXPECT_DEATH(
+		{
+			kaio::context_options options;
+			options.wait = [](int) -> int {
+				throw std::runtime_error("no more waiting");
+			};
+			kaio::context ctx(2, std::move(options));
+			kaio::aligned_buffer into(block);
+			if (ctx.read(pipe_fds[0], into, 0, nullptr) > 0)
+				ctx.process();
+		},
+		"terminate called after throwing.*no more waiting");
+	::close(pipe_fds[0]);
+	::close(pipe_fds[1]);
 }
 
 // --- aligned_buffer -----------------------------------------------------------------------

@@ -5,7 +5,8 @@
 // The rules of the C API hold (see io_ctx.h): a submission returns a key > 0 or a negative errno;
 // each key's callback runs exactly once, from process(), poll(), cancel(), a submission that
 // waited for a slot, or the destructor; buffers stay valid until then; one thread at a time per
-// context. A callback must not throw (the program ends if it does) nor destroy its context.
+// context. A callback or a wait callable must not throw (the program ends if it does), and a
+// callback must not destroy its context.
 // In a fork child, every member on a context created by the parent returns -ECHILD (stats() is
 // all zeros) and the destructor frees the child's copy only (see io_ctx.h). A moved-from
 // context answers -EINVAL (stats() all zeros, backend() from_environment) until it is assigned
@@ -46,7 +47,8 @@ struct context_options {
 	bool direct_only = false;
 	// One thread makes every call after the first submission (IO_CTX_SINGLE_THREAD).
 	bool single_thread = false;
-	// How to wait for the eventfd; see io_ctx_create(). Empty: block in poll(2).
+	// How to wait for the eventfd; see io_ctx_create(). Empty: block in poll(2). Must not
+	// throw.
 	wait_callback wait;
 	// The kernel interface: see IO_CTX_BACKEND_* (from_environment: KAIO_BACKEND, else aio).
 	kaio::backend backend = kaio::backend::from_environment;
