@@ -99,6 +99,20 @@ TEST_F(BenchCommandLine, OtherNumbers)
 		"--runtime=-1",
 		"--runtime: '-1' is not a positive number of seconds (like 10, 2.5, 5m)");
 	expect_usage_error("--number_ios=none", "--number_ios: 'none' is not a whole number");
+	// Too short to run anything, or past the 64-bit nanosecond deadline: not a run of 0 I/Os.
+	expect_usage_error("--runtime=1e-10",
+			   "--runtime: '1e-10' is outside 1 ms to one year (31536000 s)");
+	expect_usage_error("--runtime=inf",
+			   "--runtime: 'inf' is outside 1 ms to one year (31536000 s)");
+	expect_usage_error("--size=9000000t", "--size: 9000000t is larger than any file");
+}
+
+// A block larger than the file it would create: refused before the file exists.
+TEST_F(BenchCommandLine, BlockLargerThanTheDefaultSizeLeavesNoFile)
+{
+	expect_usage_error(
+		"--bs=1536m",
+		"--bs: 1610612736 is larger than the size of kaio-bench.dat (1073741824)");
 }
 
 TEST_F(BenchCommandLine, DirectoryAsFilename)

@@ -90,6 +90,9 @@ std::uint64_t sector_size(std::string_view option, std::string_view text)
 	if (*bytes % IO_CTX_ALIGNMENT != 0)
 		throw usage_failure(fmt::format("{}: {} is not a multiple of {}", option, text,
 						IO_CTX_ALIGNMENT));
+	// File offsets are signed 64-bit numbers.
+	if (*bytes > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+		throw usage_failure(fmt::format("{}: {} is larger than any file", option, text));
 	return *bytes;
 }
 
@@ -104,7 +107,15 @@ double seconds(std::string_view text)
 		throw usage_failure(fmt::format(
 			"--runtime: '{}' is not a positive number of seconds (like 10, 2.5, 5m)",
 			text));
-	return value * scale;
+	// Below a millisecond nothing would run; above a year the deadline in nanoseconds nears
+	// the end of its 64 bits.
+	constexpr double shortest = 1e-3;
+	constexpr double longest = 365.0 * 24 * 3600;
+	double total = value * scale;
+	if (!(total >= shortest && total <= longest))
+		throw usage_failure(fmt::format(
+			"--runtime: '{}' is outside 1 ms to one year ({} s)", text, longest));
+	return total;
 }
 
 void add_options(CLI::App &app, options &wanted, typed_options &typed)

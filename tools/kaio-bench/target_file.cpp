@@ -63,6 +63,13 @@ std::optional<struct stat> status_of(const std::string &path)
 	return std::nullopt;
 }
 
+void refuse_block_larger_than(const options &wanted, std::uint64_t size)
+{
+	if (wanted.bs > size)
+		throw usage_failure(fmt::format("--bs: {} is larger than the size of {} ({})",
+						wanted.bs, wanted.filename, size));
+}
+
 } // namespace
 
 target_file target_file::resolve(const options &wanted)
@@ -73,6 +80,7 @@ target_file target_file::resolve(const options &wanted)
 	target.size_ = wanted.size.value_or(options::default_size);
 	std::optional<struct stat> status = status_of(wanted.filename);
 	if (!status) {
+		refuse_block_larger_than(wanted, target.size_); // before a file is left behind
 		create(wanted.filename, target.open_flags_);
 		target.needs_layout_ = true;
 	} else if (S_ISDIR(status->st_mode)) {
@@ -93,9 +101,7 @@ target_file target_file::resolve(const options &wanted)
 			fmt::format("--filename: {} is neither a regular file nor a block device",
 				    wanted.filename));
 	}
-	if (wanted.bs > target.size_)
-		throw usage_failure(fmt::format("--bs: {} is larger than the size of {} ({})",
-						wanted.bs, wanted.filename, target.size_));
+	refuse_block_larger_than(wanted, target.size_);
 	return target;
 }
 
