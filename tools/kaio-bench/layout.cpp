@@ -22,9 +22,14 @@ namespace {
 constexpr std::uint64_t chunk_bytes = 1 << 20;
 constexpr unsigned depth = 4;
 
+// The space, without the size: the file reaches its full size only with the write of its last
+// chunk, which goes after all the others (layout_writer::send), so that a layout cut short (an
+// interrupt, ENOSPC) leaves a file too short to pass for laid out, and the next run lays it out
+// again rather than read blocks that were never written.
 void preallocate(int fd, const target_file &target)
 {
-	if (::fallocate(fd, 0, 0, off_t(target.size())) == 0 || errno == EOPNOTSUPP)
+	if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, off_t(target.size())) == 0 ||
+	    errno == EOPNOTSUPP)
 		return;
 	throw run_failure(fmt::format("cannot allocate {} for {}: {}",
 				      tools::format_bytes(double(target.size())), target.path(),
@@ -69,6 +74,10 @@ private:
 	{
 		if (next_ >= size_ || !error_.empty())
 			return;
+		bool last = size_ - next_ <= chunk_bytes;
+		if (last && in_flight_ > 0)
+			return; // see preallocate(): the completion that leaves none in flight
+				// sends it
 		piece.offset = next_;
 		piece.length = std::min(chunk_bytes, size_ - next_);
 		next_ += piece.length;
