@@ -9,8 +9,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <span>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -164,6 +166,43 @@ TEST(Fork, ChildDestroysAContextWhoseWorkerThreadsStartedInTheParent)
 	EXPECT_EQ(before.result, block_result);
 	EXPECT_EQ(after.result, block_result);
 	EXPECT_EQ(std::memcmp(into.data(), patterned(2, 6).data(), into.size()), 0);
+}
+
+// The io_uring fds this process holds: links to anon_inode:[io_uring] in /proc/self/fd.
+int uring_fds_open()
+{
+	int count = 0;
+	for (const auto &entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+		std::error_code ignored;
+		if (std::filesystem::read_symlink(entry.path(), ignored).string() ==
+		    "anon_inode:[io_uring]")
+			++count;
+	}
+	return count;
+}
+
+// An io_uring ring reaches the child as a copy of its fd: destroy in the child closes it, or
+// the child would keep the parent's ring (and what is registered with it) alive as long as it
+// lives.
+TEST(Fork, ChildDestroyOfAnIoUringContextClosesItsCopyOfTheRing)
+{
+	context_guard guard;
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.backend = IO_CTX_BACKEND_URING;
+	if (int rc = io_ctx_create_opts(&guard.ctx, 4, nullptr, &options); rc < 0)
+		GTEST_SKIP() << "io_uring refused here: " << std::strerror(-rc);
+	int before = uring_fds_open();
+	ASSERT_GE(before, 1);
+	EXPECT_EQ(in_child([&] {
+			  io_ctx_destroy(&guard.ctx);
+			  int left = uring_fds_open();
+			  return left == before - 1
+					 ? std::string()
+					 : "io_uring fds after destroy: " + std::to_string(left) +
+						   " of " + std::to_string(before);
+		  }),
+		  "");
+	EXPECT_EQ(uring_fds_open(), before) << "the parent's ring must stay";
 }
 
 TEST(Fork, CppContextInChildAnswersEchild)

@@ -22,8 +22,9 @@
  * the parent's AIO contexts. In the child every io_ctx_* call on a context inherited from the
  * parent returns -ECHILD and touches neither the kernel nor the parent's requests, whose
  * callbacks never run in the child; io_ctx_destroy() there frees the child's copy of the
- * context's memory (and closes its copy of the eventfd) without a system call of AIO and without
- * running callbacks. The parent's context and requests are unaffected. Create new contexts in
+ * context's memory (and closes its copy of the eventfd, and of an io_uring ring's fd and
+ * mappings) without a system call of AIO and without running callbacks. The parent's context
+ * and requests are unaffected. Create new contexts in
  * the child if it needs to do I/O.
  *
  * Requirements: buffer addresses, lengths and offsets multiples of 512 (for O_DIRECT files some
