@@ -81,7 +81,9 @@ public:
 	int fdatasync(int fd, completion_callback on_complete);
 	int submit(const operation &what, completion_callback on_complete);
 
-	// The same as awaitables: co_await yields the result (bytes or a negative errno).
+	// The same as awaitables: co_await yields the result (bytes or a negative errno). An
+	// awaitable submits when awaited, not when made: the buffers (and an iovec array) must
+	// live until co_await, as for the calls above until the callback.
 	[[nodiscard]] io_awaitable read(int fd, std::span<std::byte> buffer, std::int64_t offset);
 	[[nodiscard]] io_awaitable write(int fd, std::span<const std::byte> buffer,
 					 std::int64_t offset);
