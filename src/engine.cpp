@@ -236,12 +236,10 @@ int engine::send_queue()
 			reject_queue_head(kernel_lost_);
 		return 0;
 	}
-	int sent = 0;
-	if (routes_blocking_files_ || nowait_refused_.any()) {
-		std::size_t queued = queue_.size();
+	// Sent: to the kernel, or to the worker threads by screen_batch().
+	std::uint64_t submitted_before = stats_.submitted;
+	if (routes_blocking_files_ || nowait_refused_.any())
 		screen_batch();
-		sent = static_cast<int>(queued - queue_.size()); // taken by the worker threads
-	}
 	int transient_failures = 0;
 	while (!queue_.empty()) {
 		++stats_.submit_calls;
@@ -251,7 +249,6 @@ int engine::send_queue()
 			queue_.erase(queue_.begin(), queue_.begin() + accepted);
 			in_kernel_ += static_cast<unsigned>(accepted);
 			stats_.submitted += static_cast<unsigned>(accepted);
-			sent += accepted;
 			transient_failures = 0;
 			continue;
 		}
@@ -268,7 +265,7 @@ int engine::send_queue()
 		reject_queue_head(error);
 		transient_failures = 0;
 	}
-	return sent;
+	return static_cast<int>(stats_.submitted - submitted_before);
 }
 
 // A filesystem without RWF_NOWAIT (tmpfs) refuses requests that carry it with EOPNOTSUPP: stop
