@@ -403,6 +403,25 @@ TEST(KernelFault, RequestFromCallbackRefusedAtEndOfPollMakesEventfdReadable)
 	EXPECT_EQ(blocks[0].write.result, -EBADF);
 }
 
+// A context of 2 over `kernel` that waits in io_getevents, and so attaches its eventfd only when
+// asked for it.
+int create_waiting_in_getevents(context_guard &context, fault_kernel &kernel)
+{
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_WAIT_IN_GETEVENTS;
+	return kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, &options, &kernel);
+}
+
+// An event loop over `eventfd`: waits for it (10 s at most) and polls, until `done` has run.
+void loop_until_run(io_ctx &ctx, int eventfd, const completion &done)
+{
+	pollfd watch{eventfd, POLLIN, 0};
+	while (done.calls == 0) {
+		ASSERT_EQ(::poll(&watch, 1, 10000), 1) << "the loop would sleep forever";
+		EXPECT_GE(io_ctx_poll(&ctx), 0);
+	}
+}
+
 // A context that waits in io_getevents attaches its eventfd only when asked for it, and the
 // requests sent before then do not signal it. Until they are all back it must stay readable, or
 // an event loop that starts watching it now sleeps through their completions. Here the first reap
@@ -413,29 +432,21 @@ TEST(KernelFault, EventfdAskedForWhileRequestsAreInTheKernelStaysReadableUntilTh
 	write_patterned(file.fd(), 1, 40);
 	aligned_buffer data(block);
 	fault_kernel kernel;
-	io_ctx_options options = IO_CTX_OPTIONS_INIT;
-	options.flags = IO_CTX_WAIT_IN_GETEVENTS;
 	context_guard context;
-	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, &options, &kernel), 0);
+	ASSERT_EQ(create_waiting_in_getevents(context, kernel), 0);
 	completion before;
 	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), data.data(), block, 0, record, &before), 0);
 	kernel.nothing_ready = 1;
 	pollfd watch{io_ctx_eventfd(&context.ctx), POLLIN, 0};
 	ASSERT_GE(watch.fd, 0);
-	while (before.calls == 0) { // the event loop
-		ASSERT_EQ(::poll(&watch, 1, 10000), 1) << "the loop would sleep forever";
-		EXPECT_GE(io_ctx_poll(&context.ctx), 0);
-	}
+	ASSERT_NO_FATAL_FAILURE(loop_until_run(context.ctx, watch.fd, before));
 	EXPECT_EQ(kernel.nothing_ready, 0); // a reap found nothing on the way
 	EXPECT_EQ(before.result, block_result);
 
 	// Requests sent from now on signal it; with none from before left, io_ctx_poll drains it.
 	completion after;
 	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), data.data(), block, 0, record, &after), 0);
-	while (after.calls == 0) {
-		ASSERT_EQ(::poll(&watch, 1, 10000), 1) << "the loop would sleep forever";
-		EXPECT_GE(io_ctx_poll(&context.ctx), 0);
-	}
+	ASSERT_NO_FATAL_FAILURE(loop_until_run(context.ctx, watch.fd, after));
 	EXPECT_EQ(after.result, block_result);
 	EXPECT_EQ(io_ctx_poll(&context.ctx), 0);
 	EXPECT_EQ(::poll(&watch, 1, 0), 0) << "nothing is out: the loop should sleep";
@@ -449,10 +460,8 @@ TEST(KernelFault, EventfdAskedForWhileRequestsAreInTheKernelWakesAnEdgeTriggered
 	write_patterned(file.fd(), 1, 43);
 	aligned_buffer data(block);
 	fault_kernel kernel;
-	io_ctx_options options = IO_CTX_OPTIONS_INIT;
-	options.flags = IO_CTX_WAIT_IN_GETEVENTS;
 	context_guard context;
-	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, &options, &kernel), 0);
+	ASSERT_EQ(create_waiting_in_getevents(context, kernel), 0);
 	completion read;
 	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), data.data(), block, 0, record, &read), 0);
 	kernel.nothing_ready = 1;
@@ -495,12 +504,9 @@ void read_through_event_loop(io_ctx &ctx, int fd, int eventfd, aligned_buffer &b
 {
 	completion read;
 	ASSERT_GT(io_ctx_read(&ctx, fd, buffer.data(), block, offset_of(index), record, &read), 0);
-	pollfd watch{eventfd, POLLIN, 0};
-	while (read.calls == 0) {
-		ASSERT_EQ(::poll(&watch, 1, 10000), 1) << "the loop would sleep forever";
-		EXPECT_GE(io_ctx_poll(&ctx), 0);
-	}
+	ASSERT_NO_FATAL_FAILURE(loop_until_run(ctx, eventfd, read));
 	EXPECT_EQ(read.result, block_result);
+	pollfd watch{eventfd, POLLIN, 0};
 	EXPECT_EQ(io_ctx_poll(&ctx), 0);
 	EXPECT_EQ(::poll(&watch, 1, 0), 0) << "nothing is out: the loop should sleep";
 }
@@ -513,10 +519,8 @@ TEST(KernelFault, EventfdAskedForByACallbackIsSignalledByTheRequestsThatFollow)
 	write_patterned(file.fd(), 3, 44);
 	aligned_buffer first(block), second(block), third(block);
 	fault_kernel kernel;
-	io_ctx_options options = IO_CTX_OPTIONS_INIT;
-	options.flags = IO_CTX_WAIT_IN_GETEVENTS;
 	context_guard context;
-	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, &options, &kernel), 0);
+	ASSERT_EQ(create_waiting_in_getevents(context, kernel), 0);
 	asks_for_eventfd asker{&context.ctx, {}};
 	completion other;
 	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), first.data(), block, 0,
@@ -542,10 +546,8 @@ TEST(KernelFault, ReadRetriedOnAWorkerInTheMiddleOfAReapLeavesNothingCountedAsOu
 	write_patterned(file.fd(), 3, 45);
 	aligned_buffer first(block), second(block), third(block);
 	fault_kernel kernel;
-	io_ctx_options options = IO_CTX_OPTIONS_INIT;
-	options.flags = IO_CTX_WAIT_IN_GETEVENTS;
 	context_guard context;
-	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 2, nullptr, &options, &kernel), 0);
+	ASSERT_EQ(create_waiting_in_getevents(context, kernel), 0);
 	completion retried, other;
 	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), first.data(), block, 0, record, &retried),
 		  0);
@@ -561,12 +563,9 @@ TEST(KernelFault, ReadRetriedOnAWorkerInTheMiddleOfAReapLeavesNothingCountedAsOu
 	EXPECT_EQ(other.result, block_result);
 	int eventfd = io_ctx_eventfd(&context.ctx);
 	ASSERT_GE(eventfd, 0);
-	pollfd watch{eventfd, POLLIN, 0};
-	while (retried.calls == 0) {
-		ASSERT_EQ(::poll(&watch, 1, 10000), 1) << "the loop would sleep forever";
-		EXPECT_GE(io_ctx_poll(&context.ctx), 0);
-	}
+	ASSERT_NO_FATAL_FAILURE(loop_until_run(context.ctx, eventfd, retried));
 	EXPECT_EQ(retried.result, block_result);
+	pollfd watch{eventfd, POLLIN, 0};
 	EXPECT_EQ(io_ctx_poll(&context.ctx), 0);
 	EXPECT_EQ(::poll(&watch, 1, 0), 0) << "nothing is out: the loop should sleep";
 	read_through_event_loop(context.ctx, file.fd(), eventfd, third, 2);
