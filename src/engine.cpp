@@ -131,12 +131,75 @@ engine::~engine()
 		slot.callback.call_moved_out(result);
 }
 
+// Frees the slot now and keeps its callback for run_deferred() (see deferring_). Where memory for
+// that runs out, the callback runs now, nested, as it did before deferring existed.
+void engine::defer(request_slot &slot, int result) noexcept
+{
+	// A cancel waiting for this request answers once its callback has run: run it now.
+	if (slot.cancel_outcome != nullptr) {
+		finish(slot, result);
+		return;
+	}
+	int key = key_of(index_of(slot)); // the slot's generation changes only when claimed
+	try {
+		deferred_.push_back({completion_callback(), result, key});
+	} catch (const std::bad_alloc &) {
+		finish(slot, result);
+		return;
+	}
+	deferred_.back().callback = std::move(slot.callback);
+	slot.release();
+	free_slots_.push_back(index_of(slot));
+	if (deferred_.size() == 1 && eventfd_attached_)
+		signal_eventfd(); // a loop that waits on the fd must come back for it
+}
+
+// deliver() while deferring_: each request's slot is freed now, its callback kept for later.
+void engine::defer_batch(delivery &batch, int &ran) noexcept
+{
+	while (batch.next != batch.end) {
+		const io_event &event = *batch.next++;
+		auto &slot = *static_cast<request_slot *>(event.data);
+		int result = result_of(event);
+		if (result < 0 && retried_without_nowait(slot, result))
+			--ran; // not finished: a worker runs it again
+		else
+			defer(slot, result);
+	}
+}
+
+// Runs the callbacks deferred_ holds, oldest first, each taken out before it runs; those they
+// defer in turn wait for the next call, so that one process() comes to an end.
+int engine::run_deferred() noexcept
+{
+	if (deferring_ > 0)
+		return 0;
+	std::size_t due = deferred_.size();
+	int ran = 0;
+	// Not empty: a callback may run a process() of its own, which takes some.
+	while (static_cast<std::size_t>(ran) < due && !deferred_.empty()) {
+		completion_callback callback = std::move(deferred_.front().callback);
+		int result = deferred_.front().result;
+		deferred_.pop_front();
+		++stats_.completed;
+		++ran;
+		++callback_depth_;
+		if (callback)
+			callback(result);
+		--callback_depth_;
+	}
+	return ran;
+}
+
 void engine::complete(request_slot &slot, int result) noexcept
 {
 	if (silent_in_kernel_ > 0) [[unlikely]]
 		arm_silent(slot.control_block);
 	++callback_depth_;
-	finish(slot, result);
+	if (deferring_ > 0) [[unlikely]]
+		defer(slot, result);
+	else
+		finish(slot, result);
 	--callback_depth_;
 }
 
@@ -179,12 +242,16 @@ int engine::gather_early(int key)
 
 int engine::wait_for_free_slot()
 {
-	while (free_slots_.empty()) {
+	// From a callback, what completes meanwhile has its callback run later (see deferring_).
+	int nested = in_callback() ? 1 : 0;
+	deferring_ += nested;
+	int err = 0;
+	while (free_slots_.empty() && err >= 0) {
 		// Full: run completions (waiting for them if need be) until a slot is free.
-		if (int err = process(true); err < 0)
-			return err;
+		err = process(true);
 	}
-	return 0;
+	deferring_ -= nested;
+	return err < 0 ? err : 0;
 }
 
 int engine::prepare_vector(iocb &block, int index, const iovec *iov, int iovcnt,
@@ -353,6 +420,13 @@ void engine::reject_queue_head(int error)
 
 // --- completion ---------------------------------------------------------------------------
 
+// Inline: process() calls it up to three times for each wait.
+[[gnu::always_inline]] inline int engine::run_ready()
+{
+	int ran = deferred_.empty() ? 0 : run_deferred();
+	return ran + run_completing() + reap() + reap_workers();
+}
+
 int engine::process(bool may_wait)
 {
 	if (forked())
@@ -392,11 +466,6 @@ int engine::process(bool may_wait)
 	if (!may_wait && silent_in_kernel_ > 0) [[unlikely]]
 		signal_eventfd();
 	return ran > 0 ? ran : static_cast<int>(stats_.completed - completed_before);
-}
-
-int engine::run_ready()
-{
-	return run_completing() + reap() + reap_workers();
 }
 
 int engine::run_completing()
@@ -451,6 +520,8 @@ int engine::deliver(const io_event *events, int count) noexcept
 	delivery batch{events, events + count, delivering_};
 	delivering_ = &batch;
 	++callback_depth_; // once for the batch: nothing of the caller's runs between its callbacks
+	if (deferring_ > 0) [[unlikely]]
+		defer_batch(batch, ran);
 	while (batch.next != batch.end) {
 		const io_event &event = *batch.next++;
 		auto &slot = *static_cast<request_slot *>(event.data);
@@ -628,8 +699,12 @@ int engine::cancel(int key)
 	if (forked())
 		return -ECHILD;
 	request_slot *slot = slot_of_key(key);
-	if (slot == nullptr)
-		return -ENOENT;
+	if (slot == nullptr) {
+		auto deferred =
+			std::find_if(deferred_.begin(), deferred_.end(),
+				     [key](const deferred_callback &d) { return d.key == key; });
+		return deferred == deferred_.end() ? -ENOENT : -EINPROGRESS; // its callback is due
+	}
 	switch (slot->state) {
 	case slot_state::pending: {
 		auto queued = std::find(queue_.begin(), queue_.end(), &slot->control_block);
@@ -715,7 +790,7 @@ void engine::drain()
 		send_queue();
 		reap_error_ = 0; // only this round's reap counts: an old error may have passed
 		int ran = run_ready();
-		if (in_kernel_ == 0 && queue_.empty() && completing_.empty())
+		if (in_kernel_ == 0 && queue_.empty() && completing_.empty() && deferred_.empty())
 			return;
 		if (ran > 0)
 			continue;

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -113,6 +114,10 @@ private:
 	int take_events(io_event *events, long want);
 	int deliver(const io_event *events, int count) noexcept;
 	void finish(request_slot &slot, int result) noexcept;
+	void defer(request_slot &slot, int result) noexcept;
+	struct delivery;
+	void defer_batch(delivery &batch, int &ran) noexcept;
+	int run_deferred() noexcept;
 	void complete(request_slot &slot, int result) noexcept; // finish() as a callback run
 	int cancel_in_kernel(request_slot &slot);
 	bool reaped_up_the_stack(const request_slot &slot) const noexcept;
@@ -181,6 +186,17 @@ private:
 	file_devices devices_; // where each fd lives, remembered for registered ones
 	blocking_pool workers_;
 	int callback_depth_ = 0;
+	// Back-pressure from a callback (wait_for_free_slot()): while it waits, what completes
+	// frees its slot at once and has its callback run later, from deferred_, instead of inside
+	// the wait, where each callback could submit and wait in turn, a stack frame deeper each
+	// time (a copy loop nested as deep as its requests in flight, and overflowed its stack).
+	int deferring_ = 0;
+	struct deferred_callback {
+		completion_callback callback;
+		int result;
+		int key; // dead once its slot is freed, but cancel still answers -EINPROGRESS to it
+	};
+	std::deque<deferred_callback> deferred_;
 	// The events a deliver() up the stack has taken but not run yet, innermost batch first:
 	// their requests have finished, and a cancel from a callback must not wait for them.
 	struct delivery {

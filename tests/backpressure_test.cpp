@@ -6,9 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <deque>
 #include <vector>
 
 #include "io_ctx_internal.hpp"
@@ -366,8 +369,9 @@ TEST_F(Backpressure, SubmitEarlySendsCallbackSubmissionsInPairs)
 }
 
 // The read callback writes its block to two files at capacity 1: the first write takes the
-// slot the read left, the second finds the context full and must wait, running the first
-// write's callback re-entrantly, inside the read's callback.
+// slot the read left, the second finds the context full and must wait until the first write is
+// done. Its callback runs after the read's callback has returned, not inside it: a wait from a
+// callback frees slots without nesting callbacks.
 struct fan_out;
 
 struct fan_block {
@@ -384,7 +388,7 @@ struct fan_out {
 	std::vector<completion> writes[2];
 	std::vector<fan_block> write_parts[2];
 	int failed_submissions = 0;
-	int first_write_not_run = 0; // the second write returned before the first's callback ran
+	int first_write_run = 0; // the first write's callback ran inside the read's callback
 };
 
 void on_fan_write(int result, void *data)
@@ -407,11 +411,11 @@ void on_fan_read(int result, void *data)
 		if (key <= 0)
 			++job.failed_submissions;
 	}
-	if (job.writes[0][b->index].calls != 1)
-		++job.first_write_not_run;
+	if (job.writes[0][b->index].calls != 0)
+		++job.first_write_run;
 }
 
-TEST_F(Backpressure, CallbackSubmittingIntoFullContextWaitsAndProcessesReentrantly)
+TEST_F(Backpressure, CallbackSubmittingIntoFullContextWaitsWithoutNestingCallbacks)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(source);
 	KAIO_DIRECT_FILE_OR_SKIP(first);
@@ -445,7 +449,7 @@ TEST_F(Backpressure, CallbackSubmittingIntoFullContextWaitsAndProcessesReentrant
 	ASSERT_EQ(run_until_idle(context.ctx), 0);
 
 	EXPECT_EQ(job.failed_submissions, 0);
-	EXPECT_EQ(job.first_write_not_run, 0);
+	EXPECT_EQ(job.first_write_run, 0);
 	for (unsigned i = 0; i < blocks; ++i) {
 		EXPECT_EQ(job.reads[i].calls, 1) << "block " << i;
 		for (unsigned t = 0; t < 2; ++t) {
@@ -459,6 +463,71 @@ TEST_F(Backpressure, CallbackSubmittingIntoFullContextWaitsAndProcessesReentrant
 	EXPECT_TRUE(read_file(second.fd()) == original);
 	EXPECT_EQ(stats_of(context.ctx).completed, 3u * blocks);
 	EXPECT_EQ(waits.wrong_fd_calls, 0);
+}
+
+// Each completion's callback reads two blocks more (a fan-out) into a context full of reads whose
+// completions are reaped one at a time: every second submission waits for a slot. Were the
+// callbacks of what completes during that wait run inside it, each would wait in turn, a stack
+// frame deeper, as deep as the requests in flight (hundreds of KiB here; a copy loop at
+// capacity 2048 overflowed an 8 MiB stack). The callbacks must all run at one depth.
+struct fan_out_depth {
+	io_ctx *ctx = nullptr;
+	int fd = -1;
+	std::byte *buffer = nullptr;
+	unsigned budget = 0; // reads still to send
+	unsigned done = 0;
+	int failed = 0;
+	std::uintptr_t lowest = UINTPTR_MAX; // of a local of the callback: how deep the stack is
+	std::uintptr_t highest = 0;
+};
+
+void on_fan_out_read(int result, void *data)
+{
+	auto *job = static_cast<fan_out_depth *>(data);
+	char here = 0;
+	auto at = reinterpret_cast<std::uintptr_t>(&here);
+	job->lowest = std::min(job->lowest, at);
+	job->highest = std::max(job->highest, at);
+	++job->done;
+	if (result != static_cast<int>(block))
+		++job->failed;
+	for (int k = 0; k < 2 && job->budget > 0; ++k, --job->budget) {
+		if (io_ctx_read(job->ctx, job->fd, job->buffer, block, 0, on_fan_out_read, job) <=
+		    0)
+			++job->failed;
+	}
+}
+
+TEST_F(Backpressure, CallbacksSubmittingMoreThanCompletesRunAtOneStackDepth)
+{
+	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	write_patterned(file.fd(), 1, 70);
+	constexpr unsigned capacity = 256;
+	aligned_buffer buffer(block); // every read lands here: only results are checked
+	fault_kernel kernel;
+	kernel.getevents_script = std::deque<int>(1 << 16, 1); // one completion per reap
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_REAP_SYSCALL;
+	context_guard context;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, capacity, nullptr, &options, &kernel),
+		  0);
+	fan_out_depth job;
+	job.ctx = &context.ctx;
+	job.fd = file.fd();
+	job.buffer = buffer.data();
+	job.budget = 4 * capacity;
+	for (unsigned i = 0; i < capacity; ++i)
+		ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), buffer.data(), block, 0,
+				      on_fan_out_read, &job),
+			  0);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(job.failed, 0);
+	EXPECT_EQ(job.done, 5 * capacity);
+	EXPECT_EQ(stats_of(context.ctx).completed, 5u * capacity);
+	EXPECT_EQ(stats_of(context.ctx).in_kernel, 0u);
+	EXPECT_LT(job.highest - job.lowest, std::uintptr_t{64} << 10)
+		<< "callbacks ran nested inside the waits of other callbacks";
 }
 
 } // namespace

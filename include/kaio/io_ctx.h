@@ -307,11 +307,9 @@ KAIO_API void io_ctx_destroy(struct io_ctx *io_ctx);
  * complete_cb is never called. complete_cb(result, data_cb) gets the bytes transferred (short at
  * end of file) or a negative errno. A NULL callback is allowed. When the context is full, the
  * call waits through wait_cb and runs completions until a slot is free. Made from a callback,
- * that wait nests: the callbacks it runs may submit and wait in turn, about 4.5 KiB of stack a
- * level. Where callbacks submit more requests than complete (a copy loop whose read callback
- * sends a write and the next read), the depth can reach the number of requests in flight, too
- * deep for a small fiber stack: size the context above what the callbacks keep in flight, or
- * send the extra requests from outside the callbacks.
+ * that wait runs no callbacks: what completes meanwhile frees its slot, and its callback runs
+ * once the current one has returned (from the io_ctx_process() or io_ctx_poll() under way, or
+ * the next), so that callbacks which submit more requests than complete never nest.
  * Errors before the kernel: -EINVAL (bad context, NULL buffer with nonzero length, negative or
  * unaligned offset, unaligned address or length, length above IO_CTX_MAX_IO_BYTES, iovcnt outside
  * 1..IOV_MAX), -EBADF (fd < 0); then what io_submit answers for this request.
