@@ -150,8 +150,6 @@ void engine::defer(request_slot &slot, int result) noexcept
 	deferred_.back().callback = std::move(slot.callback);
 	slot.release();
 	free_slots_.push_back(index_of(slot));
-	if (deferred_.size() == 1 && eventfd_attached_)
-		signal_eventfd(); // a loop that waits on the fd must come back for it
 }
 
 // deliver() while deferring_: each request's slot is freed now, its callback kept for later.
@@ -251,6 +249,10 @@ int engine::wait_for_free_slot()
 		err = process(true);
 	}
 	deferring_ -= nested;
+	// The wait drained the eventfd, and what it kept for later is due: a loop on the fd must
+	// come back for it.
+	if (nested != 0 && !deferred_.empty() && eventfd_attached_)
+		signal_eventfd();
 	return err < 0 ? err : 0;
 }
 
