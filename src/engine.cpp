@@ -153,6 +153,8 @@ void engine::defer(request_slot &slot, int result) noexcept
 }
 
 // deliver() while deferring_: each request's slot is freed now, its callback kept for later.
+// Its loop repeats deliver()'s: one loop for both (a template on the choice) cost 6 instructions
+// per I/O at depth 1 (697 against 691, bench/count-instructions --n1 10000 --n2 60000).
 void engine::defer_batch(delivery &batch, int &ran) noexcept
 {
 	while (batch.next != batch.end) {
