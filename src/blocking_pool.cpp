@@ -71,7 +71,14 @@ blocking_pool::~blocking_pool()
 		worker.join();
 }
 
-void blocking_pool::run(iocb *request)
+long with_bytes_done(long rest_result, int done) noexcept
+{
+	if (done == 0)
+		return rest_result;
+	return rest_result < 0 ? done : done + rest_result;
+}
+
+void blocking_pool::run(iocb *request, int done)
 {
 	int fd = ::fcntl(request->aio_fildes, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
@@ -80,7 +87,7 @@ void blocking_pool::run(iocb *request)
 		std::unique_lock lock = lock_without_sleeping();
 		if (workers_.empty())
 			start_workers();
-		waiting_.push_back({request, fd});
+		waiting_.push_back({request, fd, done});
 	} catch (...) {
 		::close(fd);
 		throw;
@@ -133,7 +140,8 @@ void blocking_pool::work()
 		io_event event{};
 		event.data = next.request->data;
 		event.obj = next.request;
-		event.res = static_cast<unsigned long>(run_blocking(*next.request, next.fd));
+		event.res = static_cast<unsigned long>(
+			with_bytes_done(run_blocking(*next.request, next.fd), next.done));
 		::close(next.fd);
 		lock.lock();
 		finished_.push_back(event);

@@ -33,8 +33,9 @@ public:
 	// Queues `request` for a worker, which works on its own duplicate of the request's fd, so
 	// that the caller may close its fd at once, as with a request the kernel took. Throws
 	// std::bad_alloc or std::system_error (no thread could be started, no fd left); the request
-	// is then not queued.
-	void run(iocb *request);
+	// is then not queued. `done`: bytes of it the kernel already moved, which its result
+	// counts.
+	void run(iocb *request, int done);
 	// Moves up to `max` finished requests' events into `out`, without waiting; how many.
 	int take(io_event *out, int max);
 	// In a fork child: the threads stayed in the parent; forget them without joining.
@@ -51,6 +52,7 @@ private:
 	struct job {
 		iocb *request;
 		int fd; // the worker's own duplicate of request->aio_fildes
+		int done;
 	};
 
 	std::deque<job> waiting_;       // queued, not yet picked up by a worker
@@ -62,5 +64,9 @@ private:
 // Does what `request` asks, on `fd`, with plain blocking system calls; its result as the
 // kernel's io_event would carry it (bytes, or a negative errno).
 long run_blocking(const iocb &request, int fd) noexcept;
+
+// The result of a request whose first `done` bytes moved before `rest_result`: an error after
+// some bytes leaves their count, as a short pread(2) does.
+long with_bytes_done(long rest_result, int done) noexcept;
 
 } // namespace kaio::detail

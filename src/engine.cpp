@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstddef>
 #include <cstdint>
 #include <new>
 #include <utility>
@@ -20,6 +21,11 @@ namespace {
 int result_of(const io_event &event)
 {
 	return static_cast<int>(static_cast<long>(event.res));
+}
+
+bool is_read(const iocb &block)
+{
+	return block.aio_lio_opcode == IO_CMD_PREAD || block.aio_lio_opcode == IO_CMD_PREADV;
 }
 
 // Whether AIO signals the eventfd when the request completes (IOCB_FLAG_RESFD, io_set_eventfd).
@@ -161,7 +167,7 @@ void engine::defer_batch(delivery &batch, int &ran) noexcept
 		const io_event &event = *batch.next++;
 		auto &slot = *static_cast<request_slot *>(event.data);
 		int result = result_of(event);
-		if (result < 0 && retried_without_nowait(slot, result))
+		if (result < slot.result && retried_without_nowait(slot, result))
 			--ran; // not finished: a worker runs it again
 		else
 			defer(slot, result);
@@ -376,7 +382,7 @@ void engine::send_blocking_to_workers() noexcept
 			last_fd = block->aio_fildes;
 			last_fd_is_direct = seen.is_direct(last_fd);
 		}
-		if (last_fd_is_direct || !to_worker(*block))
+		if (last_fd_is_direct || !to_worker(*block, 0))
 			queue_[kept++] = block;
 		else
 			++stats_.submitted;
@@ -384,8 +390,9 @@ void engine::send_blocking_to_workers() noexcept
 	queue_.truncate(kept);
 }
 
-// Hands a request to the worker threads; false when none could be started (AIO then runs it).
-bool engine::to_worker(iocb &block) noexcept
+// Hands a request to the worker threads, whose result will count the `done` bytes the kernel
+// moved before; false when none could be started (AIO then runs it).
+bool engine::to_worker(iocb &block, int done) noexcept
 {
 	// Waits for a worker's completion and the kernel's together are on the eventfd.
 	if (attach_eventfd() < 0)
@@ -396,7 +403,7 @@ bool engine::to_worker(iocb &block) noexcept
 		arm_silent(block);
 	block.aio_rw_flags = 0; // a worker's blocking call is the point
 	try {
-		workers_.run(&block);
+		workers_.run(&block, done);
 	} catch (...) {
 		return false;
 	}
@@ -530,7 +537,7 @@ int engine::deliver(const io_event *events, int count) noexcept
 		const io_event &event = *batch.next++;
 		auto &slot = *static_cast<request_slot *>(event.data);
 		int result = result_of(event);
-		if (result < 0 && retried_without_nowait(slot, result)) [[unlikely]] {
+		if (result < slot.result && retried_without_nowait(slot, result)) [[unlikely]] {
 			--ran; // not finished: a worker runs it again
 			continue;
 		}
@@ -541,24 +548,76 @@ int engine::deliver(const io_event *events, int count) noexcept
 	return ran;
 }
 
-// A request that failed because it carried RWF_NOWAIT runs again, without it, on a worker
-// thread; never requeued blindly, which could spin on the same answer.
+// A request that failed, or stopped short, because it carried RWF_NOWAIT runs again (or on),
+// without it, on a worker thread; never requeued blindly, which could spin on the same answer.
 // -EAGAIN: the kernel would have blocked (an extending write, a lock, a full device queue).
 // -EOPNOTSUPP: something under the file cannot honour the flag and says so only now, where
 // io_submit would usually have refused it (reported with dm and md devices below the
 // filesystem): the filesystem loses the flag in that direction, as after a refusal.
+// Short (0 < result < the bytes asked for): the kernel moved what it could without blocking
+// (btrfs stops at an extent still being written). The caller, who never asked for RWF_NOWAIT,
+// would take it for the end of the file: a worker moves the rest, unless the read did stop at
+// the end of the file.
 bool engine::retried_without_nowait(request_slot &slot, int result) noexcept
 {
 	iocb &block = slot.control_block;
-	if ((block.aio_rw_flags & RWF_NOWAIT) == 0 || (result != -EAGAIN && result != -EOPNOTSUPP))
+	if ((block.aio_rw_flags & RWF_NOWAIT) == 0)
+		return false;
+	if (result > 0)
+		return continued_on_worker(block, result);
+	if (result != -EAGAIN && result != -EOPNOTSUPP)
 		return false;
 	if (result == -EOPNOTSUPP && nowait_refused_.note(block, devices_))
 		++stats_.nowait_refusals; // before the worker, which may read the block from now on
-	if (!to_worker(block))
+	if (!to_worker(block, 0))
 		return false; // no worker: the caller gets the kernel's answer
 	if (result == -EAGAIN)
 		++stats_.nowait_retries;
 	return true;
+}
+
+bool engine::continued_on_worker(iocb &block, int done) noexcept
+{
+	if (is_read(block) && ends_at_end_of_file(block, done))
+		return false; // a worker would find nothing more
+	// Before the worker may start on it. Should none take it, the request is over anyway: the
+	// next one's prepare() sets every field this changes.
+	skip_bytes_done(block, done);
+	if (!to_worker(block, done))
+		return false; // the caller gets the short count, as from the kernel
+	++stats_.nowait_retries;
+	return true;
+}
+
+// Whether a read cut short stopped at the end of its file. Asked through the fd number, which a
+// worker would read through too.
+bool engine::ends_at_end_of_file(const iocb &block, int done) noexcept
+{
+	struct stat status {};
+	if (kernel_.fstat(block.aio_fildes, &status) != 0 || !S_ISREG(status.st_mode))
+		return false;
+	return block.u.c.offset + done >= status.st_size;
+}
+
+// Makes `block` the part of its request after its first `done` bytes. A vector's iovecs are
+// the library's copy (copy_vector), never the caller's.
+void engine::skip_bytes_done(iocb &block, int done) noexcept
+{
+	block.u.c.offset += done;
+	if (block.aio_lio_opcode == IO_CMD_PREAD || block.aio_lio_opcode == IO_CMD_PWRITE) {
+		block.u.c.buf = static_cast<std::byte *>(block.u.c.buf) + done;
+		block.u.c.nbytes -= static_cast<unsigned long>(done);
+		return;
+	}
+	auto *iov = static_cast<iovec *>(block.u.c.buf);
+	unsigned long count = block.u.c.nbytes;
+	auto left = static_cast<std::size_t>(done);
+	for (; left >= iov->iov_len; ++iov, --count) // ends: done is less than the total
+		left -= iov->iov_len;
+	iov->iov_base = static_cast<std::byte *>(iov->iov_base) + left;
+	iov->iov_len -= left;
+	block.u.c.buf = iov;
+	block.u.c.nbytes = count;
 }
 
 // Events of requests the worker threads finished, delivered as the kernel's are.

@@ -103,10 +103,13 @@ private:
 	int send_queue();
 	void screen_batch() noexcept;
 	void send_blocking_to_workers() noexcept;
-	bool to_worker(iocb &block) noexcept;
+	bool to_worker(iocb &block, int done) noexcept;
 	bool refuses_nowait(iocb &block) noexcept;
 	int reap_workers();
 	bool retried_without_nowait(request_slot &slot, int result) noexcept;
+	bool continued_on_worker(iocb &block, int done) noexcept;
+	bool ends_at_end_of_file(const iocb &block, int done) noexcept;
+	static void skip_bytes_done(iocb &block, int done) noexcept;
 	void reject_queue_head(int error);
 	int run_ready();
 	int run_completing();
@@ -225,8 +228,9 @@ template <class Callback>
 {
 	if (forked()) [[unlikely]]
 		return -ECHILD;
-	if (int err = validate(what); err != 0)
-		return err;
+	int length = validate(what);
+	if (length < 0)
+		return length;
 	if (free_slots_.empty()) [[unlikely]]
 		return submit_when_full(copied_field_by_field(what),
 					std::forward<Callback>(callback));
@@ -235,6 +239,7 @@ template <class Callback>
 	int key = key_of(index); // before prepare()'s stores, which would make it load again
 	if (int err = prepare(slot.control_block, index, what); err != 0)
 		return unclaim(index, err);
+	slot.result = length;
 	slot.take_callback(std::forward<Callback>(callback));
 	queue_.push_back(&slot.control_block);
 	if (in_callback())

@@ -34,7 +34,9 @@ struct alignas(64) request_slot {
 	completion_callback callback;
 	// io_cancel accepted: where to tell the waiting canceller; null again once told.
 	int *cancel_outcome = nullptr;
-	int result = 0;               // meaningful in `completing`
+	// `pending`: the bytes the request moves, which tell a short transfer when it completes;
+	// `completing`: the result to deliver.
+	int result = 0;
 	std::uint16_t generation = 0; // part of the key; changes on every claim
 	slot_state state = slot_state::free;
 

@@ -17,7 +17,7 @@ int validate_vector(const iovec *iov, int iovcnt) noexcept
 			return -EINVAL;
 		total += iov[i].iov_len;
 	}
-	return 0;
+	return static_cast<int>(total);
 }
 
 } // namespace kaio::detail

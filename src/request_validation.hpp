@@ -31,10 +31,11 @@ inline bool valid_offset(long long offset)
 	return offset >= 0 && aligned(static_cast<std::uintptr_t>(offset));
 }
 
-// 0, or -EINVAL for a bad iovec array.
+// The bytes the iovec array spans, or -EINVAL for a bad one.
 int validate_vector(const iovec *iov, int iovcnt) noexcept;
 
-// 0, or the negative errno the submission returns.
+// The bytes the request moves (0 for a sync), which tell a short transfer at completion; or
+// the negative errno the submission returns.
 inline int validate(const operation &what)
 {
 	if (what.fd < 0)
@@ -44,8 +45,9 @@ inline int validate(const operation &what)
 	case opcode::write:
 		if (what.length > static_cast<std::size_t>(max_io_bytes))
 			return -EINVAL;
-		return valid_offset(what.offset) && valid_span(what.buffer, what.length) ? 0
-											 : -EINVAL;
+		return valid_offset(what.offset) && valid_span(what.buffer, what.length)
+			       ? static_cast<int>(what.length)
+			       : -EINVAL;
 	case opcode::readv:
 	case opcode::writev:
 		return valid_offset(what.offset) ? validate_vector(what.iov, what.iovcnt) : -EINVAL;

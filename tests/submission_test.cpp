@@ -27,6 +27,7 @@
 #include "support/completion_record.hpp"
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
+#include "support/direct_alignment.hpp"
 #include "support/direct_file.hpp"
 #include "support/fault_kernel.hpp"
 #include "support/wait_callbacks.hpp"
@@ -106,20 +107,6 @@ aligned_buffer read_directly(int fd, std::size_t length, off_t offset)
 	EXPECT_EQ(::pread(fd, bytes.data(), length, offset), static_cast<ssize_t>(length));
 	return bytes;
 }
-
-// The offset alignment O_DIRECT needs for this file: 512 unless the kernel says more.
-unsigned direct_alignment(const direct_file &file)
-{
-	struct statx about {};
-	if (::statx(AT_FDCWD, file.path().c_str(), 0, STATX_DIOALIGN, &about) == 0 &&
-	    (about.stx_mask & STATX_DIOALIGN) != 0 && about.stx_dio_offset_align != 0)
-		return about.stx_dio_offset_align;
-	return 512;
-}
-
-#define KAIO_NEED_512_ALIGNMENT(file)                                                              \
-	if (unsigned need = direct_alignment(file); need > 512)                                    \
-	GTEST_SKIP() << "this filesystem needs " << need << "-byte aligned O_DIRECT"
 
 // Writes `bytes` at `offset` through kaio and waits for the callback.
 void write_all(io_ctx *ctx, int fd, std::span<std::byte> bytes, long long offset)

@@ -40,10 +40,12 @@
  * sockets are read and written as read(2)/write(2) do, ignoring the offset.
  * O_DIRECT reads carry RWF_NOWAIT: what the kernel would block on (a lock, dirty page-cache
  * pages over the range, a full device queue) comes back -EAGAIN and is run again on a worker,
- * never requeued blindly. A file system that refuses the flag (io_submit answers EOPNOTSUPP:
- * tmpfs, overlayfs, FUSE on Linux 6.18; ext4, xfs and btrfs take it) stops getting it in that
- * direction for the life of the context, and only that file system: the others keep it. kaio
- * remembers refusals by device number (st_dev) and, once one has come, asks fstat once per
+ * never requeued blindly. Where the kernel stops part way instead (btrfs, at a page it would
+ * have to read into its cache), a worker moves the rest: the callback gets the whole count, or
+ * a short one only at the end of the file. A file system that refuses the flag (io_submit answers
+ * EOPNOTSUPP: tmpfs, overlayfs, FUSE on Linux 6.18; ext4, xfs and btrfs take it) stops getting it
+ * in that direction for the life of the context, and only that file system: the others keep it.
+ * kaio remembers refusals by device number (st_dev) and, once one has come, asks fstat once per
  * descriptor and io_submit call where each request goes; until then it asks nothing. All three
  * are counted in io_ctx_stats (worker_requests, nowait_retries, nowait_refusals). O_DIRECT writes
  * carry it only with IO_CTX_NOWAIT_WRITES: without it, an ext4 append (a write past the end of the
@@ -208,8 +210,8 @@ struct io_ctx_stats {
 	unsigned long long ring_reaps;      /* reaps from the completion ring (io_uring: its
 					       completion queue), no system call */
 	unsigned long long worker_requests; /* requests run by a worker thread (see io_ctx_read) */
-	unsigned long long
-		nowait_retries; /* of which: direct I/O the kernel would have blocked on */
+	unsigned long long nowait_retries;  /* of which: direct I/O the kernel would have blocked on
+					       (all  of it, or the rest of what it stopped short) */
 	unsigned long long nowait_refusals; /* refusals of RWF_NOWAIT (EOPNOTSUPP, by io_submit
 					       or in a completion): one per file system and
 					       direction that lacks it */

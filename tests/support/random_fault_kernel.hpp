@@ -7,6 +7,7 @@
 #pragma once
 
 #include <libaio.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -107,6 +108,15 @@ public:
 		if (chance(fault::cancel_eagain))
 			return -EAGAIN;
 		return real().cancel(context, request, result);
+	}
+
+	// Whether the library has a worker move the rest of a request delivered with `result`: a
+	// short count under the RWF_NOWAIT the library added. Its callback then gets the whole
+	// length, all the files of these tests holding it.
+	static bool rest_moved_by_worker(const iocb &request, long result)
+	{
+		return (request.aio_rw_flags & RWF_NOWAIT) != 0 && result > 0 &&
+		       result < transfer_length(request);
 	}
 
 private:
