@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <span>
 #include <stdexcept>
 #include <system_error>
@@ -550,6 +551,14 @@ TEST(AlignedBuffer, DataIsAlignedZeroFilledAndSized)
 		  0u);
 	EXPECT_EQ(kaio::aligned_buffer().size(), 0u);
 	EXPECT_EQ(kaio::aligned_buffer().data(), nullptr);
+}
+
+// The sizes at which the rounding up to the alignment would wrap around.
+TEST(AlignedBuffer, SizeNoMemoryCanHoldThrowsBadAlloc)
+{
+	constexpr std::size_t most = std::numeric_limits<std::size_t>::max();
+	for (std::size_t size : {most, most - 100, most - 4096, most / 2})
+		EXPECT_THROW(kaio::aligned_buffer{size}, std::bad_alloc) << "size " << size;
 }
 
 TEST(AlignedBuffer, MoveTransfersMemoryAndLeavesSourceEmpty)

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <span>
 #include <utility>
@@ -18,9 +19,7 @@ public:
 
 	// Throws std::bad_alloc. `alignment` must be a power of two.
 	explicit aligned_buffer(std::size_t size, std::size_t alignment = default_alignment)
-		: data_(static_cast<std::byte *>(
-			  ::operator new(size, std::align_val_t(alignment)))),
-		  size_(size), alignment_(alignment)
+		: data_(allocate(size, alignment)), size_(size), alignment_(alignment)
 	{
 		std::memset(data_, 0, size);
 	}
@@ -58,6 +57,15 @@ public:
 	operator std::span<const std::byte>() const noexcept { return span(); } // NOLINT
 
 private:
+	// libstdc++ 12 rounds the size up to the alignment without looking for wrap-around: for a
+	// size within `alignment` of SIZE_MAX it hands back a few bytes instead of throwing.
+	static std::byte *allocate(std::size_t size, std::size_t alignment)
+	{
+		if (size > std::numeric_limits<std::size_t>::max() - alignment)
+			throw std::bad_alloc();
+		return static_cast<std::byte *>(::operator new(size, std::align_val_t(alignment)));
+	}
+
 	std::byte *data_ = nullptr;
 	std::size_t size_ = 0;
 	std::size_t alignment_ = default_alignment;
