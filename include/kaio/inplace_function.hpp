@@ -135,7 +135,7 @@ private:
 	{
 		if (other.manage_ != nullptr)
 			other.manage_(other.storage_, storage_);
-		else
+		else if (other.invoke_ != nullptr) // an empty one's storage was never written
 			std::memcpy(storage_, other.storage_, Capacity);
 		invoke_ = std::exchange(other.invoke_, nullptr);
 		manage_ = std::exchange(other.manage_, nullptr);
