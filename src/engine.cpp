@@ -42,6 +42,8 @@ int engine::create(engine_options options, std::unique_ptr<engine> &out)
 		return -EINVAL;
 	if (options.wait_in_getevents && options.wait)
 		return -EINVAL; // a wait_cb owns the waiting
+	if (options.backend > kaio::backend::automatic)
+		return -EINVAL; // a value cast from a number no backend has
 	int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -68,8 +68,6 @@ int kaio::detail::create_io_ctx(io_ctx *ctx, int capacity, int (*wait_cb)(int),
 			if (reserved != 0)
 				return -EINVAL;
 		}
-		if (options->backend > IO_CTX_BACKEND_AUTO)
-			return -EINVAL;
 		settings.backend = static_cast<kaio::backend>(options->backend);
 		constexpr unsigned known = IO_CTX_DEFER_SUBMIT | IO_CTX_REAP_SYSCALL |
 					   IO_CTX_SUBMIT_EARLY | IO_CTX_WAIT_IN_GETEVENTS |

@@ -117,6 +117,19 @@ TEST(CppContext, ConstructorThrowsEinvalForCapacityOutOfRange)
 	}
 }
 
+// As io_ctx_create_opts answers -EINVAL for a backend number it does not know.
+TEST(CppContext, ConstructorThrowsEinvalForABackendNoneHas)
+{
+	kaio::context_options options;
+	options.backend = static_cast<kaio::backend>(7);
+	try {
+		kaio::context ctx(4, std::move(options));
+		ADD_FAILURE() << "backend 7 was accepted, as " << static_cast<int>(ctx.backend());
+	} catch (const std::system_error &error) {
+		EXPECT_EQ(error.code(), std::errc::invalid_argument);
+	}
+}
+
 TEST(CppContext, DestructorWaitsForInFlightRequestsAndRunsTheirCallbacks)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(file);
