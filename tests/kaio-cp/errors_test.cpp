@@ -1,5 +1,7 @@
 // Files kaio-cp cannot copy: a one-line message on stderr naming the file and the reason, exit
 // status 1, and no summary even with -v.
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -71,6 +73,37 @@ TEST(KaioCpErrors, SourceAndDestinationAreTheSameFile)
 	expect_refused(source, link,
 		       source.string() + " and " + link.string() + " are the same file");
 	expect_same_file(reference, source);
+}
+
+// A user who may write the destination but does not own it cannot give it the source's
+// permission bits: the copy is refused before the destination loses a byte.
+TEST(KaioCpErrors, DestinationWhosePermissionsCannotBeSetIsLeftWhole)
+{
+	if (::geteuid() != 0)
+		GTEST_SKIP() << "needs root, to run kaio-cp as another user on a file root owns";
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	if (run_command("setpriv --reuid=65534 --regid=65534 --clear-groups test -x " +
+			shell_quoted(KAIO_CP))
+		    .exit_status != 0)
+		GTEST_SKIP() << "user 65534 cannot run " << KAIO_CP;
+	fs::permissions(scratch.directory(), static_cast<fs::perms>(01777));
+	fs::path source = scratch.directory() / "source";
+	fs::path destination = scratch.directory() / "destination";
+	fs::path reference = scratch.directory() / "reference";
+	write_random_file(source, 3000, 1);
+	write_random_file(destination, 5000, 2);
+	write_random_file(reference, 5000, 2);
+	fs::permissions(source, static_cast<fs::perms>(0644));
+	fs::permissions(destination, static_cast<fs::perms>(0666));
+
+	command_result result =
+		run_command("setpriv --reuid=65534 --regid=65534 --clear-groups " +
+			    std::string(KAIO_CP) + " " + operands(source, destination));
+	EXPECT_EQ(result.exit_status, 1) << result.output;
+	EXPECT_EQ(result.output, "kaio-cp: cannot set the permissions of " + destination.string() +
+					 ": Operation not permitted\n");
+	expect_same_file(reference, destination);
+	EXPECT_EQ(permission_bits(destination), 0666u);
 }
 
 } // namespace

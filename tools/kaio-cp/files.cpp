@@ -103,12 +103,14 @@ destination_file open_destination(const std::string &path, const source_file &so
 			::unlink(path.c_str());
 		throw;
 	}
+	// Also for an existing file, which O_CREAT's mode does not touch, and despite the umask.
+	// Before the truncation: a user who may write the file but does not own it is refused
+	// here (EPERM), with the file still whole.
+	if (::fchmod(fd, source.permissions) < 0)
+		throw system_failure(fmt::format("cannot set the permissions of {}", path), errno);
 	// Truncated only now, so that a refused copy leaves an existing file as it was.
 	if (::ftruncate(fd, 0) < 0)
 		throw system_failure(fmt::format("cannot truncate {}", path), errno);
-	// Also for an existing file, which O_CREAT's mode does not touch, and despite the umask.
-	if (::fchmod(fd, source.permissions) < 0)
-		throw system_failure(fmt::format("cannot set the permissions of {}", path), errno);
 	return file;
 }
 
