@@ -60,6 +60,18 @@ TEST(BlockStamp, AChangedByteIsFoundInItsSector)
 	EXPECT_EQ(describe(check), "checksum mismatch");
 }
 
+// Changes a weighted sum of the words would not see: the top bit of two words flipped.
+TEST(BlockStamp, ChangesThatCancelOutInTheChecksumAreFound)
+{
+	std::vector<std::byte> block = stamped();
+	constexpr std::size_t sector = 2 * stamp_unit;
+	block[sector + 8 * 10 + 7] ^= std::byte{0x80};
+	block[sector + 8 * 20 + 7] ^= std::byte{0x80};
+	stamp_check check = check_block(block, offset, generation);
+	EXPECT_EQ(check.fault, stamp_fault::bad_checksum);
+	EXPECT_EQ(check.offset, offset + sector);
+}
+
 TEST(BlockStamp, UnstampedDataIsNamed)
 {
 	std::vector<std::byte> zeros(4096);

@@ -48,15 +48,34 @@ std::uint64_t checksum_of(const std::byte *sector)
 	return mix(sum ^ mix(word_at(sector, offset_word) ^ mix(word_at(sector, generation_word))));
 }
 
+// The payload's words follow from the header's offset and generation.
+std::uint64_t payload_seed(std::uint64_t offset, std::uint64_t generation)
+{
+	return mix(offset ^ mix(generation));
+}
+
 void stamp_sector(std::byte *sector, std::uint64_t offset, std::uint64_t generation)
 {
 	put_word(sector, magic_word, magic);
 	put_word(sector, offset_word, offset);
 	put_word(sector, generation_word, generation);
-	std::uint64_t pattern = mix(offset ^ mix(generation));
+	std::uint64_t seed = payload_seed(offset, generation);
 	for (std::size_t i = first_payload_word; i < words; ++i)
-		put_word(sector, i, mix(pattern + i));
+		put_word(sector, i, mix(seed + i));
 	put_word(sector, checksum_word, checksum_of(sector));
+}
+
+// Word for word against what the header implies: the checksum alone misses changes that cancel
+// out in its sum (the top bits of two words flipped).
+bool payload_as_stamped(const std::byte *sector)
+{
+	std::uint64_t seed =
+		payload_seed(word_at(sector, offset_word), word_at(sector, generation_word));
+	for (std::size_t i = first_payload_word; i < words; ++i) {
+		if (word_at(sector, i) != mix(seed + i))
+			return false;
+	}
+	return true;
 }
 
 stamp_check check_sector(const std::byte *sector, std::uint64_t offset,
@@ -64,7 +83,7 @@ stamp_check check_sector(const std::byte *sector, std::uint64_t offset,
 {
 	if (word_at(sector, magic_word) != magic)
 		return {stamp_fault::no_stamp, offset, 0};
-	if (word_at(sector, checksum_word) != checksum_of(sector))
+	if (word_at(sector, checksum_word) != checksum_of(sector) || !payload_as_stamped(sector))
 		return {stamp_fault::bad_checksum, offset, 0};
 	if (std::uint64_t found = word_at(sector, offset_word); found != offset)
 		return {stamp_fault::wrong_offset, offset, found};
