@@ -2,10 +2,24 @@
 
 namespace kaio::bench {
 
+namespace {
+
+constexpr std::uint64_t golden_gamma = 0x9e3779b97f4a7c15; // splitmix64's step
+
+std::uint64_t finalize(std::uint64_t x)
+{
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb;
+	return x ^ (x >> 31);
+}
+
+} // namespace
+
 workload::workload(const job_spec &spec) noexcept
 	: rw_(spec.rw), rwmixread_(spec.rwmixread), bs_(spec.bs), blocks_(spec.blocks),
-	  // Each job its own sequence, the same from run to run.
-	  state_(spec.seed + 0x9e3779b97f4a7c15 * (spec.index + 1))
+	  // Each job its own sequence, the same from run to run. Scrambled: a start one step of
+	  // the generator further would only be the previous job's sequence one draw later.
+	  state_(finalize(spec.seed ^ finalize(spec.index + 1)))
 {}
 
 io_request workload::next() noexcept
@@ -18,10 +32,7 @@ io_request workload::next() noexcept
 // splitmix64: fast, and good enough to spread offsets and mix reads with writes.
 std::uint64_t workload::random() noexcept
 {
-	std::uint64_t x = (state_ += 0x9e3779b97f4a7c15);
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb;
-	return x ^ (x >> 31);
+	return finalize(state_ += golden_gamma);
 }
 
 std::uint64_t workload::next_block() noexcept
