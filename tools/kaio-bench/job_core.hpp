@@ -22,7 +22,8 @@ public:
 	const job_spec &spec() const noexcept { return spec_; }
 
 	// A buffer for one I/O: filled with noise once, so writes without --verify carry data that
-	// no device could compress or skip.
+	// no device could compress or skip; with randrw, until a read of the buffer brings in
+	// a block, which later writes from it then carry.
 	kaio::aligned_buffer make_buffer() const;
 
 	// The clock and the CPU time count from here.

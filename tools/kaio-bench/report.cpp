@@ -98,8 +98,14 @@ std::string job_text(const std::string &title, const job_result &job, const opti
 		text += direction_text("write", job.write, job.elapsed_s);
 	if (job.syncs > 0)
 		text += fmt::format("  fdatasync: {} calls\n", job.syncs);
-	text += fmt::format("  cpu: user={:.2f}s, sys={:.2f}s, {:.2f} usec per I/O\n",
-			    job.cpu.user_s, job.cpu.system_s, cpu_us_per_io(job));
+	// kaio's worker threads are not the job's: say so where they did some of its work.
+	std::string unmeasured = wanted.engine == engine_kind::kaio && job.kaio.worker_requests > 0
+					 ? fmt::format(" (the job's thread only: worker threads "
+						       "ran {:.0f}% of the I/Os)",
+						       100 * per_io(job.kaio.worker_requests, job))
+					 : "";
+	text += fmt::format("  cpu: user={:.2f}s, sys={:.2f}s, {:.2f} usec per I/O{}\n",
+			    job.cpu.user_s, job.cpu.system_s, cpu_us_per_io(job), unmeasured);
 	if (wanted.engine == engine_kind::kaio)
 		text += fmt::format(
 			"  kaio: io_submit per I/O={:.3f}, io_getevents per I/O={:.3f}, "
