@@ -478,6 +478,8 @@ int engine::process(bool may_wait)
 	// which wakes a level-triggered loop but not an edge-triggered one: a fresh write does.
 	if (!may_wait && silent_in_kernel_ > 0) [[unlikely]]
 		signal_eventfd();
+	if (ran == 0 && reap_error_ == -EEXIST) [[unlikely]]
+		return std::exchange(reap_error_, 0); // not the issuer (IO_CTX_SINGLE_THREAD)
 	return ran > 0 ? ran : static_cast<int>(stats_.completed - completed_before);
 }
 
@@ -808,6 +810,8 @@ int engine::cancel_in_kernel(request_slot &slot)
 		complete(slot, result);
 		return result == -ECANCELED ? 0 : -EINPROGRESS;
 	}
+	if (rc == -EEXIST)
+		return rc; // not the issuer of an IO_CTX_SINGLE_THREAD ring
 	if (rc != -EINPROGRESS)
 		return -EINPROGRESS;
 	constexpr int pending = INT_MIN;

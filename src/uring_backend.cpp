@@ -1,6 +1,7 @@
 #include "uring_backend.hpp"
 
 #include <liburing.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -40,6 +41,16 @@ struct uring_context {
 	// A single-thread ring starts disabled: the first thread that enables it becomes its only
 	// issuer.
 	bool enabled = true;
+	bool has_issuer = false;
+	pthread_t issuer{};
+
+	// The kernel refuses another thread's io_uring_enter (-EEXIST), but not its look at the
+	// completion queue, where completions it would wait for never come: they are posted only
+	// when the issuer enters the kernel.
+	bool foreign_thread() const noexcept
+	{
+		return has_issuer && pthread_equal(issuer, pthread_self()) == 0;
+	}
 
 	int index_of_file(int fd) const noexcept
 	{
@@ -163,6 +174,8 @@ public:
 	int peek(io_context_t context, io_event *events, int max) override
 	{
 		uring_context &uring = context_of(context);
+		if (uring.foreign_thread()) [[unlikely]]
+			return -EEXIST;
 		return uring.enabled ? take(uring, events, max) : 0; // nothing sent yet
 	}
 
@@ -258,6 +271,8 @@ private:
 			      IORING_REGISTER_ENABLE_RINGS, nullptr, 0) < 0)
 			return -errno;
 		uring.enabled = true;
+		uring.has_issuer = true;
+		uring.issuer = pthread_self();
 		return 0;
 	}
 

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <limits>
 #include <string>
 #include <system_error>
@@ -503,6 +504,42 @@ TEST(UringBackend, SingleThreadContextRefusesAnotherThreadsSubmission)
 		  -EEXIST);
 	EXPECT_EQ(stray.calls, 0);
 	EXPECT_EQ(stats_of(context.ctx).in_kernel, 0u);
+}
+
+// Another thread's look for completions must not wait for ones that only the issuer can
+// bring in (the kernel posts them when the issuer enters it): process, poll and cancel answer
+// -EEXIST, and the request completes on its own thread.
+TEST(UringBackend, SingleThreadContextRefusesAnotherThreadsReapsAndCancels)
+{
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 2, IO_CTX_SINGLE_THREAD);
+	int pipe_fds[2];
+	ASSERT_EQ(::pipe(pipe_fds), 0);
+	aligned_buffer in(512);
+	completion done;
+	std::promise<int> submitted;
+	std::promise<void> checked;
+	std::thread issuer([&] {
+		submitted.set_value(io_ctx_read(&context.ctx, pipe_fds[0], in.data(), in.size(), 0,
+						record, &done));
+		checked.get_future().wait();
+		std::vector<char> out(512, 'p');
+		EXPECT_EQ(::write(pipe_fds[1], out.data(), out.size()),
+			  static_cast<ssize_t>(out.size()));
+		EXPECT_EQ(run_until_idle(context.ctx), 0);
+	});
+	int key = submitted.get_future().get();
+	EXPECT_GT(key, 0);
+	EXPECT_EQ(io_ctx_poll(&context.ctx), -EEXIST);
+	EXPECT_EQ(io_ctx_process(&context.ctx), -EEXIST);
+	EXPECT_EQ(io_ctx_cancel(&context.ctx, key), -EEXIST);
+	EXPECT_EQ(done.calls, 0);
+	checked.set_value();
+	issuer.join();
+	EXPECT_EQ(done.calls, 1);
+	EXPECT_EQ(done.result, 512);
+	::close(pipe_fds[0]);
+	::close(pipe_fds[1]);
 }
 
 // A context that waits in the kernel attaches its eventfd to the ring only when asked for it. A
