@@ -727,7 +727,9 @@ int engine::wait_for_completion() noexcept
 {
 	++stats_.waits;
 	if (wait_) {
+		++waits_running_;
 		int rc = wait_(eventfd_);
+		--waits_running_;
 		return rc < 0 ? rc : 0;
 	}
 	return poll_eventfd();

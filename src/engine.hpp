@@ -72,6 +72,7 @@ public:
 	int register_files(const int *fds, int count);
 	context_stats stats() const noexcept;
 	bool in_callback() const noexcept { return callback_depth_ > 0; }
+	bool in_wait_callback() const noexcept { return waits_running_ > 0; }
 	// True in a child of the process that created the context: every call then answers -ECHILD.
 	bool forked() const noexcept { return creator_generation_ != current_fork_generation(); }
 
@@ -189,6 +190,7 @@ private:
 	file_devices devices_; // where each fd lives, remembered for registered ones
 	blocking_pool workers_;
 	int callback_depth_ = 0;
+	int waits_running_ = 0; // calls of wait_ not yet returned (fibers may nest them)
 	// Back-pressure from a callback (wait_for_free_slot()): while it waits, what completes
 	// frees its slot at once and has its callback run later, from deferred_, instead of inside
 	// the wait, where each callback could submit and wait in turn, a stack frame deeper each

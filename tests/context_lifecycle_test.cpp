@@ -359,6 +359,44 @@ TEST(Lifecycle, WaitCallbackReceivesTheEventfd)
 	io_ctx_destroy(&ctx);
 }
 
+// wait_cb has no user pointer: the context it destroys is here.
+io_ctx *context_to_destroy = nullptr;
+
+int destroy_then_answer(int fd)
+{
+	io_ctx_destroy(context_to_destroy);
+	return wait_answering(fd);
+}
+
+// The process() that called wait_cb still runs on the context, as would the destroy that called
+// it: freeing the context there would pull it from under them.
+TEST(Lifecycle, DestroyFromWaitCallbackDoesNothing)
+{
+	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	kaio::testing::fault_kernel kernel;
+	kernel.getevents_script = {-EAGAIN, -EAGAIN}; // two empty reaps: process() waits
+	reset_waits();
+	io_ctx ctx{};
+	ASSERT_EQ(kaio::detail::create_io_ctx(&ctx, 4, destroy_then_answer, nullptr, &kernel), 0);
+	context_to_destroy = &ctx;
+	void *impl = ctx.impl;
+	aligned_buffer buffer(4096);
+	completion done;
+	ASSERT_GT(io_ctx_write(&ctx, file.fd(), buffer.data(), 4096, 0, record, &done), 0);
+	while (done.calls == 0)
+		ASSERT_GE(io_ctx_process(&ctx), 0);
+	EXPECT_GE(waits.calls, 1);
+	EXPECT_EQ(ctx.impl, impl);
+	EXPECT_EQ(done.result, 4096);
+	kernel.getevents_script = {-EAGAIN}; // and once more from destroy's own drain
+	ASSERT_GT(io_ctx_write(&ctx, file.fd(), buffer.data(), 4096, 0, record, &done), 0);
+	io_ctx_destroy(&ctx);
+	EXPECT_EQ(ctx.impl, nullptr);
+	EXPECT_EQ(done.calls, 2);
+	context_to_destroy = nullptr;
+}
+
 TEST(Lifecycle, DestroyWaitsInTheKernelWhenWaitCallbackFails)
 {
 	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
