@@ -1,7 +1,9 @@
 #include "engine.hpp"
 
+#include <linux/fs.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -559,7 +561,8 @@ int engine::deliver(const io_event *events, int count) noexcept
 // io_submit would usually have refused it (reported with dm and md devices below the
 // filesystem): the filesystem loses the flag in that direction, as after a refusal.
 // Short (0 < result < the bytes asked for): the kernel moved what it could without blocking
-// (btrfs stops at an extent still being written). The caller, who never asked for RWF_NOWAIT,
+// (btrfs serves direct I/O not aligned to its sectors through its page cache, and stops at the
+// first page not in it). The caller, who never asked for RWF_NOWAIT,
 // would take it for the end of the file: a worker moves the rest, unless the read did stop at
 // the end of the file.
 bool engine::retried_without_nowait(request_slot &slot, int result) noexcept
@@ -593,14 +596,20 @@ bool engine::continued_on_worker(iocb &block, int done) noexcept
 	return true;
 }
 
-// Whether a read cut short stopped at the end of its file. Asked through the fd number, which a
-// worker would read through too.
+// Whether a read cut short stopped at the end of its file or device. Asked through the fd
+// number, which a worker would read through too.
 bool engine::ends_at_end_of_file(const iocb &block, int done) noexcept
 {
 	struct stat status {};
-	if (kernel_.fstat(block.aio_fildes, &status) != 0 || !S_ISREG(status.st_mode))
+	if (kernel_.fstat(block.aio_fildes, &status) != 0)
 		return false;
-	return block.u.c.offset + done >= status.st_size;
+	long long end = status.st_size;
+	std::uint64_t device_size = 0;
+	if (S_ISBLK(status.st_mode) && ::ioctl(block.aio_fildes, BLKGETSIZE64, &device_size) == 0)
+		end = static_cast<long long>(device_size);
+	else if (!S_ISREG(status.st_mode))
+		return false;
+	return block.u.c.offset + done >= end;
 }
 
 // Makes `block` the part of its request after its first `done` bytes. A vector's iovecs are

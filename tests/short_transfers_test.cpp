@@ -1,10 +1,13 @@
 // Reads (and, with IO_CTX_NOWAIT_WRITES, writes) that kaio sends with RWF_NOWAIT may come back
-// short where going on would block: btrfs stops at an extent still being written. The caller
-// never asked for the flag and would take the count for the end of the file: a worker moves
-// the rest, and the callback gets the whole length. A read that stops at the end of the file
-// stays short, without a worker. The seam cuts a count short at will; the last test meets the
+// short where going on would block: btrfs serves direct I/O not aligned to its sectors through
+// its page cache, and stops at the first page not in it. The caller never asked for the flag
+// and would take the count for the end of the file: a worker moves the rest, and the callback
+// gets the whole length. A read that stops at the end of the file stays short, without a
+// worker. The seam cuts a count short at will; the last test meets the
 // real case, on btrfs in the file system matrix (tests/filesystems).
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -12,6 +15,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -26,6 +30,7 @@
 #include "support/direct_alignment.hpp"
 #include "support/direct_file.hpp"
 #include "support/fault_kernel.hpp"
+#include "support/run_command.hpp"
 
 namespace {
 
@@ -178,6 +183,66 @@ TEST(ShortTransfers, ReadThatStopsAtTheEndOfTheFileNeedsNoWorker)
 	EXPECT_EQ(stats_of(context.ctx).worker_requests, 0u);
 }
 
+// A loop device over a scratch image, detached however the test ends.
+class loop_device {
+public:
+	explicit loop_device(const std::filesystem::path &image)
+	{
+		command_result attached =
+			run_command("losetup --find --show " + shell_quoted(image));
+		if (attached.exit_status == 0)
+			path_ = attached.output.substr(0, attached.output.find('\n'));
+		else
+			why_not_ =
+				"losetup cannot attach " + image.string() + ": " + attached.output;
+	}
+	~loop_device()
+	{
+		if (!path_.empty())
+			run_command("losetup -d " + shell_quoted(path_));
+	}
+	loop_device(const loop_device &) = delete;
+	loop_device &operator=(const loop_device &) = delete;
+
+	const std::string &path() const { return path_; }
+	const std::string &why_not() const { return why_not_; }
+
+private:
+	std::string path_;
+	std::string why_not_;
+};
+
+// The end of a block device is its size, which fstat does not give (st_size is 0).
+TEST(ShortTransfers, ReadThatStopsAtTheEndOfADeviceNeedsNoWorker)
+{
+	KAIO_SKIP_ON_URING("io_uring sends no RWF_NOWAIT");
+	if (::geteuid() != 0)
+		GTEST_SKIP() << "needs root to attach a loop device";
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	constexpr std::size_t device_size = 1 << 20;
+	std::filesystem::path image = scratch.directory() / "device.img";
+	std::filesystem::copy_file(scratch.path(), image);
+	std::filesystem::resize_file(image, device_size);
+	loop_device device(image);
+	if (device.path().empty())
+		GTEST_SKIP() << device.why_not();
+	int fd = ::open(device.path().c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
+	ASSERT_GE(fd, 0) << std::strerror(errno);
+	context_guard context;
+	ASSERT_EQ(io_ctx_create(&context.ctx, 4, nullptr), 0);
+	aligned_buffer in(2 * block);
+	completion done;
+	ASSERT_GT(io_ctx_read(&context.ctx, fd, in.data(), in.size(), device_size - block, record,
+			      &done),
+		  0);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+
+	EXPECT_EQ(done.calls, 1);
+	EXPECT_EQ(done.result, static_cast<int>(block));
+	EXPECT_EQ(stats_of(context.ctx).worker_requests, 0u);
+	::close(fd);
+}
+
 // btrfs serves direct I/O that is not aligned to its 4 KiB sectors through its page cache,
 // where RWF_NOWAIT stops at the first page not in it: with only the first page cached, the
 // kernel answers 3584 in most rounds on Linux 6.18. Other file systems read it all directly.
@@ -209,6 +274,11 @@ TEST(ShortTransfers, ReadsTheFileSystemServesFromItsPageCacheComeBackWhole)
 		ASSERT_EQ(run_until_idle(context.ctx), 0);
 		ASSERT_EQ(done.result, static_cast<int>(length));
 		ASSERT_TRUE(same_bytes(in.data(), expected.data() + at, length));
+	}
+	// Where the kernel does stop short, the test saw it do so, and a worker take over.
+	struct statfs about {};
+	if (::fstatfs(file.fd(), &about) == 0 && about.f_type == BTRFS_SUPER_MAGIC) {
+		EXPECT_GT(stats_of(context.ctx).nowait_retries, 0u);
 	}
 	::close(cached);
 }

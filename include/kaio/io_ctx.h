@@ -41,17 +41,17 @@
  * O_DIRECT reads carry RWF_NOWAIT: what the kernel would block on (a lock, dirty page-cache
  * pages over the range, a full device queue) comes back -EAGAIN and is run again on a worker,
  * never requeued blindly. Where the kernel stops part way instead (btrfs, at a page it would
- * have to read into its cache), a worker moves the rest: the callback gets the whole count, or
- * a short one only at the end of the file. A file system that refuses the flag (io_submit answers
- * EOPNOTSUPP: tmpfs, overlayfs, FUSE on Linux 6.18; ext4, xfs and btrfs take it) stops getting it
- * in that direction for the life of the context, and only that file system: the others keep it.
- * kaio remembers refusals by device number (st_dev) and, once one has come, asks fstat once per
- * descriptor and io_submit call where each request goes; until then it asks nothing. All three
- * are counted in io_ctx_stats (worker_requests, nowait_retries, nowait_refusals). O_DIRECT writes
- * carry it only with IO_CTX_NOWAIT_WRITES: without it, an ext4 append (a write past the end of the
- * file) still keeps the caller inside io_submit until the device has written it. What remains: the
- * kernel may make a submission wait briefly on a lock of its own while a worker writes the same
- * file.
+ * have to read into its cache), a worker moves the rest: the callback gets the count a read
+ * without the flag would have (short at the end of the file, or where the rest fails). A file
+ * system that refuses the flag (io_submit answers EOPNOTSUPP: tmpfs, overlayfs, FUSE on Linux 6.18;
+ * ext4, xfs and btrfs take it) stops getting it in that direction for the life of the context, and
+ * only that file system: the others keep it. kaio remembers refusals by device number (st_dev) and,
+ * once one has come, asks fstat once per descriptor and io_submit call where each request goes;
+ * until then it asks nothing. All three are counted in io_ctx_stats (worker_requests,
+ * nowait_retries, nowait_refusals). O_DIRECT writes carry it only with IO_CTX_NOWAIT_WRITES:
+ * without it, an ext4 append (a write past the end of the file) still keeps the caller inside
+ * io_submit until the device has written it. What remains: the kernel may make a submission wait
+ * briefly on a lock of its own while a worker writes the same file.
  *
  * Files under requests (tests/file_faults_test.cpp shows each):
  * - A read returns the bytes up to end of file, short if need be (even a count that is not a
@@ -59,9 +59,9 @@
  * - Closing an fd: requests the kernel or a worker has taken hold their own reference to the
  *   file and complete normally; requests still queued in the library (IO_CTX_DEFER_SUBMIT) fail
  *   with -EBADF in their callback, or reach whatever file the fd number names by then. So does
- *   a request the kernel gives back -EAGAIN under RWF_NOWAIT, which a worker runs again through
- *   the fd number (closed by then, its callback gets that -EAGAIN). Close an fd once the
- *   callbacks of its requests have run.
+ *   a request the kernel gives back -EAGAIN or short under RWF_NOWAIT, which a worker runs
+ *   again, or on, through the fd number (closed by then, its callback gets the kernel's answer).
+ *   Close an fd once the callbacks of its requests have run.
  * - Truncating a file: each read in flight sees the file before the truncation (the full
  *   count, the old data) or after it (a short count or 0).
  */
