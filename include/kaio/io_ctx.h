@@ -9,8 +9,9 @@
  * free slot, or io_ctx_destroy(). The library never sleeps in the kernel on its own: whenever it
  * must wait for a completion it calls the user's wait_cb with the context's eventfd.
  *
- * Every function returns >= 0 or a negative errno and never sets errno. On a context inherited
- * through fork(), every function returns -ECHILD (see fork() below).
+ * Every function returns >= 0 or a negative errno, which is the only report of an error: errno
+ * is not one (the system calls made on the way may leave any value in it). On a context
+ * inherited through fork(), every function returns -ECHILD (see fork() below).
  *
  * Lifetimes: a data buffer (and every iov_base buffer) must stay valid and untouched until the
  * request's callback has run. An iovec array is copied at submission and may be freed at once.
