@@ -276,11 +276,11 @@ KAIO_API int io_ctx_backend(const struct io_ctx *io_ctx);
 /*
  * Register `count` buffers with the kernel, for callers that reuse the same buffers: on io_uring a
  * read or write whose [data, data + len) lies inside one of them is sent as READ_FIXED/WRITE_FIXED,
- * which spares the kernel mapping the pages on every request. Replaces the previous set; count 0
- * unregisters. The buffers stay registered until then or io_ctx_destroy(), and must stay valid
- * that long. Call it when no request is in flight (-EBUSY otherwise). On AIO: returns 0 and does
- * nothing.
- * Returns 0, -EINVAL, or what io_uring_register answers (-ENOMEM beyond RLIMIT_MEMLOCK, ...).
+ * which spares the kernel mapping the pages on every request. Replaces the previous set (which a
+ * failed call leaves unregistered on io_uring); count 0 unregisters. The buffers stay registered
+ * until then or io_ctx_destroy(), and must stay valid that long. Call it when no request is in
+ * flight (-EBUSY otherwise). On AIO: returns 0 and does nothing. Returns 0, -EINVAL, or what
+ * io_uring_register answers (-ENOMEM beyond RLIMIT_MEMLOCK, ...).
  */
 KAIO_API int io_ctx_register_buffers(struct io_ctx *io_ctx, const struct iovec *buffers, int count);
 
