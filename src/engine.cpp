@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <system_error>
 #include <utility>
 
 #include "backend_choice.hpp"
@@ -386,8 +387,10 @@ void engine::send_blocking_to_workers() noexcept
 			last_fd = block->aio_fildes;
 			last_fd_is_direct = seen.is_direct(last_fd);
 		}
-		if (last_fd_is_direct || !to_worker(*block, 0))
+		if (last_fd_is_direct)
 			queue_[kept++] = block;
+		else if (int error = to_worker(*block, 0); error < 0)
+			reject(*block, error); // kernel AIO would block on it, for good on a pipe
 		else
 			++stats_.submitted;
 	}
@@ -395,12 +398,13 @@ void engine::send_blocking_to_workers() noexcept
 }
 
 // Hands a request to the worker threads, whose result will count the `done` bytes the kernel
-// moved before; false when none could be started (AIO then runs it).
-bool engine::to_worker(iocb &block, int done) noexcept
+// moved before. 0, or why no worker could take it: no thread could start, no fd was left to
+// duplicate (-EMFILE), no memory.
+int engine::to_worker(iocb &block, int done) noexcept
 {
 	// Waits for a worker's completion and the kernel's together are on the eventfd.
-	if (attach_eventfd() < 0)
-		return false;
+	if (int err = attach_eventfd(); err < 0)
+		return err;
 	// A request retried without RWF_NOWAIT is back from the kernel: not one of those an
 	// attach just now counted as still in it.
 	if (silent_in_kernel_ > 0)
@@ -408,20 +412,29 @@ bool engine::to_worker(iocb &block, int done) noexcept
 	block.aio_rw_flags = 0; // a worker's blocking call is the point
 	try {
 		workers_.run(&block, done);
-	} catch (...) {
-		return false;
+	} catch (const std::system_error &error) {
+		return -error.code().value();
+	} catch (const std::bad_alloc &) {
+		return -ENOMEM;
 	}
 	++in_kernel_;
 	++on_workers_;
 	++stats_.worker_requests;
-	return true;
+	return 0;
 }
 
 // The kernel refused the request at the head of the queue for good.
 void engine::reject_queue_head(int error)
 {
-	auto *slot = static_cast<request_slot *>(queue_.front()->data);
+	iocb &block = *queue_.front();
 	queue_.erase(queue_.begin());
+	reject(block, error);
+}
+
+// A request taken out of the queue ends with `error`.
+void engine::reject(iocb &block, int error)
+{
+	auto *slot = static_cast<request_slot *>(block.data);
 	int index = index_of(*slot);
 	if (index == direct_slot_) {
 		// Its submit() is still running: the error becomes its return value, no callback.
@@ -565,7 +578,7 @@ int engine::deliver(const io_event *events, int count) noexcept
 // first page not in it). The caller, who never asked for RWF_NOWAIT,
 // would take it for the end of the file: a worker moves the rest, unless the read did stop at
 // the end of the file.
-bool engine::retried_without_nowait(request_slot &slot, int result) noexcept
+bool engine::retried_without_nowait(request_slot &slot, int &result) noexcept
 {
 	iocb &block = slot.control_block;
 	if ((block.aio_rw_flags & RWF_NOWAIT) == 0)
@@ -576,8 +589,11 @@ bool engine::retried_without_nowait(request_slot &slot, int result) noexcept
 		return false;
 	if (result == -EOPNOTSUPP && nowait_refused_.note(block, devices_))
 		++stats_.nowait_refusals; // before the worker, which may read the block from now on
-	if (!to_worker(block, 0))
-		return false; // no worker: the caller gets the kernel's answer
+	if (int error = to_worker(block, 0); error < 0) {
+		result =
+			error; // why no worker could run it, rather than an -EAGAIN never asked for
+		return false;
+	}
 	if (result == -EAGAIN)
 		++stats_.nowait_retries;
 	return true;
@@ -590,8 +606,8 @@ bool engine::continued_on_worker(iocb &block, int done) noexcept
 	// Before the worker may start on it. Should none take it, the request is over anyway: the
 	// next one's prepare() sets every field this changes.
 	skip_bytes_done(block, done);
-	if (!to_worker(block, done))
-		return false; // the caller gets the short count, as from the kernel
+	if (to_worker(block, done) < 0)
+		return false; // the caller gets the short count, as where the rest fails
 	++stats_.nowait_retries;
 	return true;
 }

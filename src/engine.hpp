@@ -104,14 +104,15 @@ private:
 	int send_queue();
 	void screen_batch() noexcept;
 	void send_blocking_to_workers() noexcept;
-	bool to_worker(iocb &block, int done) noexcept;
+	int to_worker(iocb &block, int done) noexcept;
 	bool refuses_nowait(iocb &block) noexcept;
 	int reap_workers();
-	bool retried_without_nowait(request_slot &slot, int result) noexcept;
+	bool retried_without_nowait(request_slot &slot, int &result) noexcept;
 	bool continued_on_worker(iocb &block, int done) noexcept;
 	bool ends_at_end_of_file(const iocb &block, int done) noexcept;
 	static void skip_bytes_done(iocb &block, int done) noexcept;
 	void reject_queue_head(int error);
+	void reject(iocb &block, int error);
 	int run_ready();
 	int run_completing();
 	int reap();

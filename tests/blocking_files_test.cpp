@@ -146,7 +146,8 @@ TEST(BlockingFiles, SyncsOfABufferedFileRunOnWorkers)
 	EXPECT_EQ(stats_of(guard.ctx).worker_requests, on_uring(guard.ctx) ? 0u : 2u);
 }
 
-// Kernel AIO refuses pipes (EINVAL); a worker reads one as read(2) would, when data comes.
+// Kernel AIO would read a pipe inside io_submit, waiting there for data; a worker reads it as
+// read(2) would, when data comes.
 TEST(BlockingFiles, PipeReadCompletesWhenDataArrives)
 {
 	int ends[2];
@@ -167,6 +168,91 @@ TEST(BlockingFiles, PipeReadCompletesWhenDataArrives)
 	EXPECT_EQ(std::memcmp(in.data(), message.data(), block), 0);
 	::close(ends[0]);
 	::close(ends[1]);
+}
+
+// Every descriptor the process may open in use, until it goes: a worker gets no duplicate of
+// a request's fd (EMFILE).
+class descriptors_used_up {
+public:
+	descriptors_used_up()
+	{
+		EXPECT_EQ(::getrlimit(RLIMIT_NOFILE, &before_), 0);
+		rlimit few = before_;
+		few.rlim_cur = 256;
+		EXPECT_EQ(::setrlimit(RLIMIT_NOFILE, &few), 0);
+		for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+			filler_.push_back(fd);
+	}
+	~descriptors_used_up()
+	{
+		for (int fd : filler_)
+			::close(fd);
+		EXPECT_EQ(::setrlimit(RLIMIT_NOFILE, &before_), 0);
+	}
+	descriptors_used_up(const descriptors_used_up &) = delete;
+	descriptors_used_up &operator=(const descriptors_used_up &) = delete;
+
+private:
+	rlimit before_{};
+	std::vector<int> filler_;
+};
+
+// With no descriptor left to duplicate for a worker, a pipe read fails with EMFILE rather than
+// go to kernel AIO, which would read the pipe inside io_submit (holding the caller there until
+// data came, had there been none yet).
+TEST(BlockingFiles, PipeReadWithNoDescriptorLeftForAWorkerFailsInsteadOfBlocking)
+{
+	KAIO_SKIP_ON_URING("io_uring reads pipes itself, without workers");
+	int ends[2];
+	ASSERT_EQ(::pipe2(ends, O_CLOEXEC), 0);
+	std::vector<char> message(block, 'p');
+	ASSERT_EQ(::write(ends[1], message.data(), message.size()),
+		  static_cast<ssize_t>(message.size()));
+	context_guard guard;
+	ASSERT_EQ(io_ctx_create(&guard.ctx, 4, nullptr), 0);
+	kaio::aligned_buffer in(block);
+	completion done;
+	int key = 0;
+	{
+		descriptors_used_up none_left;
+		key = io_ctx_read(&guard.ctx, ends[0], in.data(), block, 0, record, &done);
+	}
+	EXPECT_EQ(key, -EMFILE);
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	EXPECT_EQ(done.calls, 0) << "a failed submission runs no callback";
+	// With descriptors again, the same read goes to a worker.
+	ASSERT_GT(io_ctx_read(&guard.ctx, ends[0], in.data(), block, 0, record, &done), 0);
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	EXPECT_EQ(done.result, static_cast<int>(block));
+	::close(ends[0]);
+	::close(ends[1]);
+}
+
+// A direct read the kernel answers -EAGAIN under the RWF_NOWAIT kaio added, when no worker can
+// run it again: its callback says why (EMFILE), not -EAGAIN, which the caller never asked for.
+TEST(BlockingFiles, DirectReadNoWorkerCanRetryGetsTheReasonRatherThanEagain)
+{
+	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	fault_kernel kernel;
+	context_guard guard;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&guard.ctx, 4, nullptr, nullptr, &kernel), 0);
+	kaio::aligned_buffer in(block);
+	completion probe;
+	ASSERT_GT(io_ctx_read(&guard.ctx, file.fd(), in.data(), block, 0, record, &probe), 0);
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	if (stats_of(guard.ctx).nowait_refusals != 0)
+		GTEST_SKIP() << "the file system of " << file.path() << " refuses RWF_NOWAIT";
+
+	kernel.result_script = {-EAGAIN};
+	completion done;
+	ASSERT_GT(io_ctx_read(&guard.ctx, file.fd(), in.data(), block, 0, record, &done), 0);
+	{
+		descriptors_used_up none_left;
+		ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	}
+	EXPECT_EQ(done.calls, 1);
+	EXPECT_EQ(done.result, -EMFILE);
 }
 
 // Destroy waits for what the workers still run, and runs every callback once.

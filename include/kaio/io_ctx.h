@@ -33,12 +33,17 @@
  * fd requires).
  *
  * Files without O_DIRECT never block the caller either. Kernel AIO would run their requests
- * inside io_submit (the thread sleeping until the page cache or the device answers), and it
- * refuses pipes and sockets: kaio sends such requests to a few worker threads (started with the
- * first of them) that make the blocking pread/pwrite/fsync calls and complete them through the
- * same eventfd and callbacks. It tells them apart by one fcntl(F_GETFL) per descriptor and
- * io_submit call, never cached, since a descriptor can be reused or change its flags. Pipes and
- * sockets are read and written as read(2)/write(2) do, ignoring the offset.
+ * inside io_submit (the thread sleeping until the page cache or the device answers, or a pipe or
+ * socket has data): kaio sends such requests to four worker threads (started with the first of
+ * them) that make the blocking pread/pwrite/fsync calls and complete them through the same
+ * eventfd and callbacks. It tells them apart by one fcntl(F_GETFL) per descriptor and io_submit
+ * call, never cached, since a descriptor can be reused or change its flags. Pipes and sockets
+ * are read and written as read(2)/write(2) do, ignoring the offset. Where no worker can take a
+ * request (no thread starts, no descriptor is left to duplicate: EMFILE), it fails with that
+ * error. A read that waits for data holds its worker meanwhile: four of them stop the context's
+ * later requests on workers, and io_ctx_destroy() waits for them (io_cancel cannot stop them);
+ * use io_uring for pipes and sockets that may stay idle. A pipe opened with O_DIRECT (packet
+ * mode) is taken for a direct file and goes to kernel AIO.
  * O_DIRECT reads carry RWF_NOWAIT: what the kernel would block on (a lock, dirty page-cache
  * pages over the range, a full device queue) comes back -EAGAIN and is run again on a worker,
  * never requeued blindly. Where the kernel stops part way instead (btrfs, at a page it would
