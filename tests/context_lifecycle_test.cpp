@@ -338,6 +338,16 @@ TEST(Lifecycle, DestroyFromCallbackDoesNothing)
 	EXPECT_EQ(ctx.impl, nullptr);
 }
 
+// Writes one block and processes until its callback has run, waiting as often as the kernel
+// makes it.
+void write_block_until_done(io_ctx &ctx, int fd, completion &done)
+{
+	aligned_buffer buffer(4096);
+	ASSERT_GT(io_ctx_write(&ctx, fd, buffer.data(), 4096, 0, record, &done), 0);
+	while (done.calls == 0)
+		ASSERT_GE(io_ctx_process(&ctx), 0);
+}
+
 TEST(Lifecycle, WaitCallbackReceivesTheEventfd)
 {
 	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
@@ -348,11 +358,8 @@ TEST(Lifecycle, WaitCallbackReceivesTheEventfd)
 	reset_waits();
 	io_ctx ctx{};
 	ASSERT_EQ(kaio::detail::create_io_ctx(&ctx, 4, wait_answering, nullptr, &kernel), 0);
-	aligned_buffer buffer(4096);
 	completion done;
-	ASSERT_GT(io_ctx_write(&ctx, file.fd(), buffer.data(), 4096, 0, record, &done), 0);
-	while (done.calls == 0)
-		ASSERT_GE(io_ctx_process(&ctx), 0);
+	ASSERT_NO_FATAL_FAILURE(write_block_until_done(ctx, file.fd(), done));
 	EXPECT_GE(waits.calls, 1);
 	EXPECT_EQ(waits.last_fd, io_ctx_eventfd(&ctx));
 	EXPECT_EQ(done.result, 4096);
@@ -381,15 +388,13 @@ TEST(Lifecycle, DestroyFromWaitCallbackDoesNothing)
 	ASSERT_EQ(kaio::detail::create_io_ctx(&ctx, 4, destroy_then_answer, nullptr, &kernel), 0);
 	context_to_destroy = &ctx;
 	void *impl = ctx.impl;
-	aligned_buffer buffer(4096);
 	completion done;
-	ASSERT_GT(io_ctx_write(&ctx, file.fd(), buffer.data(), 4096, 0, record, &done), 0);
-	while (done.calls == 0)
-		ASSERT_GE(io_ctx_process(&ctx), 0);
+	ASSERT_NO_FATAL_FAILURE(write_block_until_done(ctx, file.fd(), done));
 	EXPECT_GE(waits.calls, 1);
 	EXPECT_EQ(ctx.impl, impl);
 	EXPECT_EQ(done.result, 4096);
 	kernel.getevents_script = {-EAGAIN}; // and once more from destroy's own drain
+	aligned_buffer buffer(4096);
 	ASSERT_GT(io_ctx_write(&ctx, file.fd(), buffer.data(), 4096, 0, record, &done), 0);
 	io_ctx_destroy(&ctx);
 	EXPECT_EQ(ctx.impl, nullptr);
