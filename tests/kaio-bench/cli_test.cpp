@@ -115,6 +115,19 @@ TEST_F(BenchCommandLine, BlockLargerThanTheDefaultSizeLeavesNoFile)
 		"--bs: 1610612736 is larger than the size of kaio-bench.dat (1073741824)");
 }
 
+// A file it created but cannot lay out (ext4 takes no file of 100 TiB) is removed again.
+TEST_F(BenchCommandLine, FileThatCannotBeLaidOutIsNotLeftBehind)
+{
+	if (!scratch_.unusable_reason().empty())
+		GTEST_SKIP() << scratch_.unusable_reason();
+	command_result result = run_here("--size=100t --number_ios=1");
+	if (result.exit_status == 0)
+		GTEST_SKIP() << "this filesystem took a file of 100 TiB";
+	EXPECT_EQ(result.exit_status, 1) << result.output;
+	EXPECT_FALSE(std::filesystem::exists(scratch_.directory() / "kaio-bench.dat"))
+		<< result.output;
+}
+
 TEST_F(BenchCommandLine, DirectoryAsFilename)
 {
 	if (!scratch_.unusable_reason().empty())

@@ -1,6 +1,7 @@
 #include "layout.hpp"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -118,10 +119,18 @@ private:
 
 void lay_out(const target_file &target, bool show_progress)
 {
-	tools::unique_fd file = target.open(true);
-	preallocate(file.get(), target);
-	tools::status_line status(show_progress);
-	layout_writer(file.get(), target.size()).run(status, target.path());
+	try {
+		tools::unique_fd file = target.open(true);
+		preallocate(file.get(), target);
+		tools::status_line status(show_progress);
+		layout_writer(file.get(), target.size()).run(status, target.path());
+	} catch (const failure &) {
+		// A file this run made and could not lay out (too large, no space) goes, as one
+		// whose filesystem refuses O_DIRECT does; an existing one is left for the next run.
+		if (target.created())
+			::unlink(target.path().c_str());
+		throw;
+	}
 }
 
 } // namespace kaio::bench

@@ -83,6 +83,7 @@ target_file target_file::resolve(const options &wanted)
 		refuse_block_larger_than(wanted, target.size_); // before a file is left behind
 		create(wanted.filename, target.open_flags_);
 		target.needs_layout_ = true;
+		target.created_ = true;
 	} else if (S_ISDIR(status->st_mode)) {
 		throw usage_failure(fmt::format("--filename: {} is a directory", wanted.filename));
 	} else if (S_ISBLK(status->st_mode)) {

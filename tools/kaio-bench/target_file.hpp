@@ -24,6 +24,8 @@ public:
 	bool block_device() const noexcept { return block_device_; }
 	// A regular file shorter than the size: it must be laid out before the run.
 	bool needs_layout() const noexcept { return needs_layout_; }
+	// Made by resolve(), empty.
+	bool created() const noexcept { return created_; }
 
 	// O_DIRECT unless --direct=0, read-only unless `writable`.
 	tools::unique_fd open(bool writable) const;
@@ -34,6 +36,7 @@ private:
 	std::uint64_t size_ = 0;
 	bool block_device_ = false;
 	bool needs_layout_ = false;
+	bool created_ = false;
 };
 
 } // namespace kaio::bench
