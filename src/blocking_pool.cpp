@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstdint>
 #include <new>
-#include <system_error>
 
 namespace kaio::detail {
 namespace {
@@ -78,21 +77,28 @@ long with_bytes_done(long rest_result, int done) noexcept
 	return rest_result < 0 ? done : done + rest_result;
 }
 
-void blocking_pool::run(iocb *request, int done)
+int blocking_pool::run(iocb *request, int done) noexcept
 {
 	int fd = ::fcntl(request->aio_fildes, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
-		throw std::system_error(errno, std::system_category(), "kaio worker fd");
+		return -errno;
+	int error = 0;
 	try {
 		std::unique_lock lock = lock_without_sleeping();
 		if (workers_.empty())
 			start_workers();
 		waiting_.push_back({request, fd, done});
-	} catch (...) {
+	} catch (const std::bad_alloc &) {
+		error = -ENOMEM;
+	} catch (...) { // std::system_error from std::thread: pthread_create's EAGAIN
+		error = -EAGAIN;
+	}
+	if (error < 0) {
 		::close(fd);
-		throw;
+		return error;
 	}
 	wake_.notify_one();
+	return 0;
 }
 
 void blocking_pool::abandon_after_fork() noexcept
@@ -119,12 +125,20 @@ int blocking_pool::take(io_event *out, int max)
 	return count;
 }
 
-// Called with the lock held. If a thread cannot start, those already started stay and serve.
+// Called with the lock held. If a thread cannot start, those already started stay and serve;
+// throws when none can.
 void blocking_pool::start_workers()
 {
 	workers_.reserve(worker_count);
-	for (int i = 0; i < worker_count; ++i)
-		workers_.emplace_back([this] { work(); });
+	for (int i = 0; i < worker_count; ++i) {
+		try {
+			workers_.emplace_back([this] { work(); });
+		} catch (...) {
+			if (workers_.empty())
+				throw;
+			return;
+		}
+	}
 }
 
 void blocking_pool::work()

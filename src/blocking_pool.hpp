@@ -31,11 +31,10 @@ public:
 	blocking_pool &operator=(const blocking_pool &) = delete;
 
 	// Queues `request` for a worker, which works on its own duplicate of the request's fd, so
-	// that the caller may close its fd at once, as with a request the kernel took. Throws
-	// std::bad_alloc or std::system_error (no thread could be started, no fd left); the request
-	// is then not queued. `done`: bytes of it the kernel already moved, which its result
-	// counts.
-	void run(iocb *request, int done);
+	// that the caller may close its fd at once, as with a request the kernel took. `done`:
+	// bytes of it the kernel already moved, which its result counts. 0, or why the request is
+	// not queued: -EMFILE (no fd left), -EAGAIN (no thread could start), -ENOMEM.
+	int run(iocb *request, int done) noexcept;
 	// Moves up to `max` finished requests' events into `out`, without waiting; how many.
 	int take(io_event *out, int max);
 	// In a fork child: the threads stayed in the parent; forget them without joining.

@@ -12,7 +12,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
-#include <system_error>
 #include <utility>
 
 #include "backend_choice.hpp"
@@ -410,13 +409,8 @@ int engine::to_worker(iocb &block, int done) noexcept
 	if (silent_in_kernel_ > 0)
 		arm_silent(block);
 	block.aio_rw_flags = 0; // a worker's blocking call is the point
-	try {
-		workers_.run(&block, done);
-	} catch (const std::system_error &error) {
-		return -error.code().value();
-	} catch (const std::bad_alloc &) {
-		return -ENOMEM;
-	}
+	if (int err = workers_.run(&block, done); err < 0)
+		return err;
 	++in_kernel_;
 	++on_workers_;
 	++stats_.worker_requests;

@@ -57,11 +57,12 @@ public:
 	operator std::span<const std::byte>() const noexcept { return span(); } // NOLINT
 
 private:
-	// libstdc++ 12 rounds the size up to the alignment without looking for wrap-around: for a
-	// size within `alignment` of SIZE_MAX it hands back a few bytes instead of throwing.
+	// No object may be larger than PTRDIFF_MAX. Checked here because libstdc++ 12 rounds the
+	// size up to the alignment without looking for wrap-around: for a size within `alignment`
+	// of SIZE_MAX it hands back a few bytes instead of throwing.
 	static std::byte *allocate(std::size_t size, std::size_t alignment)
 	{
-		if (size > std::numeric_limits<std::size_t>::max() - alignment)
+		if (size > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max()))
 			throw std::bad_alloc();
 		return static_cast<std::byte *>(::operator new(size, std::align_val_t(alignment)));
 	}
