@@ -217,7 +217,7 @@ struct io_ctx_stats {
 					       completion queue), no system call */
 	unsigned long long worker_requests; /* requests run by a worker thread (see io_ctx_read) */
 	unsigned long long nowait_retries;  /* of which: direct I/O the kernel would have blocked on
-					       (all  of it, or the rest of what it stopped short) */
+					       (all of it, or the rest of what it stopped short) */
 	unsigned long long nowait_refusals; /* refusals of RWF_NOWAIT (EOPNOTSUPP, by io_submit
 					       or in a completion): one per file system and
 					       direction that lacks it */
