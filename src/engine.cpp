@@ -584,8 +584,8 @@ bool engine::retried_without_nowait(request_slot &slot, int &result) noexcept
 	if (result == -EOPNOTSUPP && nowait_refused_.note(block, devices_))
 		++stats_.nowait_refusals; // before the worker, which may read the block from now on
 	if (int error = to_worker(block, 0); error < 0) {
-		result =
-			error; // why no worker could run it, rather than an -EAGAIN never asked for
+		// Why no worker could run it, rather than an -EAGAIN the caller never asked for.
+		result = error;
 		return false;
 	}
 	if (result == -EAGAIN)
