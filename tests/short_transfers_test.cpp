@@ -40,11 +40,6 @@ using kaio::aligned_buffer;
 constexpr unsigned blocks = 4;
 constexpr int whole = static_cast<int>(blocks * block);
 
-bool same_bytes(const std::byte *a, const std::byte *b, std::size_t length)
-{
-	return std::memcmp(a, b, length) == 0;
-}
-
 // A context over the seam, on a file system that reads the file under RWF_NOWAIT; skips the
 // test where it does not: tmpfs refuses the flag, and then nothing carries it; btrfs answers
 // -EAGAIN to reads of a file just written.
@@ -91,7 +86,7 @@ TEST(ShortTransfers, NowaitReadCutShortIsFinishedOnAWorker)
 
 	EXPECT_EQ(done.calls, 1);
 	EXPECT_EQ(done.result, whole);
-	EXPECT_TRUE(same_bytes(in.data(), patterned(blocks, 1).data(), in.size()));
+	EXPECT_TRUE(same_bytes(in.span(), patterned(blocks, 1).span()));
 	EXPECT_EQ(stats_of(context.ctx).nowait_retries, 1u);
 	EXPECT_EQ(stats_of(context.ctx).worker_requests, 1u);
 }
@@ -122,9 +117,9 @@ TEST(ShortTransfers, NowaitVectorReadCutShortInsideAnIovecIsFinishedOnAWorker)
 	EXPECT_EQ(done.calls, 1);
 	EXPECT_EQ(done.result, whole);
 	aligned_buffer expected = patterned(blocks, 2);
-	EXPECT_TRUE(same_bytes(first.data(), expected.data(), block));
-	EXPECT_TRUE(same_bytes(middle.data(), expected.data() + block, 2 * block));
-	EXPECT_TRUE(same_bytes(last.data(), expected.data() + 3 * block, block));
+	EXPECT_TRUE(same_bytes(first.span(), {expected.data(), block}));
+	EXPECT_TRUE(same_bytes(middle.span(), {expected.data() + block, 2 * block}));
+	EXPECT_TRUE(same_bytes(last.span(), {expected.data() + 3 * block, block}));
 	// The caller's array is as it gave it: the worker moved along kaio's copy.
 	EXPECT_EQ(pieces[1].iov_base, middle.data());
 	EXPECT_EQ(pieces[1].iov_len, middle.size());
@@ -154,7 +149,7 @@ TEST(ShortTransfers, NowaitWriteCutShortIsFinishedOnAWorker)
 	EXPECT_EQ(done.result, whole);
 	aligned_buffer back(blocks * block);
 	ASSERT_EQ(::pread(file.fd(), back.data(), back.size(), 0), whole);
-	EXPECT_TRUE(same_bytes(back.data(), out.data(), out.size()));
+	EXPECT_TRUE(same_bytes(back.span(), out.span()));
 	EXPECT_EQ(stats_of(context.ctx).nowait_retries, 1u);
 }
 
@@ -179,7 +174,7 @@ TEST(ShortTransfers, ReadThatStopsAtTheEndOfTheFileNeedsNoWorker)
 
 	EXPECT_EQ(done.calls, 1);
 	EXPECT_EQ(done.result, static_cast<int>(2 * block));
-	EXPECT_TRUE(same_bytes(in.data(), patterned(2, 4).data(), 2 * block));
+	EXPECT_TRUE(same_bytes({in.data(), 2 * block}, patterned(2, 4).span()));
 	EXPECT_EQ(stats_of(context.ctx).worker_requests, 0u);
 }
 
@@ -273,7 +268,7 @@ TEST(ShortTransfers, ReadsTheFileSystemServesFromItsPageCacheComeBackWhole)
 			0);
 		ASSERT_EQ(run_until_idle(context.ctx), 0);
 		ASSERT_EQ(done.result, static_cast<int>(length));
-		ASSERT_TRUE(same_bytes(in.data(), expected.data() + at, length));
+		ASSERT_TRUE(same_bytes(in.span(), {expected.data() + at, length}));
 	}
 	// Where the kernel does stop short, the test saw it do so, and a worker take over.
 	struct statfs about {};

@@ -95,11 +95,6 @@ void fill(std::span<std::byte> bytes, std::uint32_t seed)
 	}
 }
 
-bool same_bytes(std::span<const std::byte> a, std::span<const std::byte> b)
-{
-	return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 // The file's bytes read with pread(2), bypassing kaio.
 aligned_buffer read_directly(int fd, std::size_t length, off_t offset)
 {

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <cstring>
+#include <span>
 
 #include "kaio/aligned_buffer.hpp"
 
@@ -18,6 +20,12 @@ constexpr int block_result = static_cast<int>(block); // what a whole-block tran
 inline long long offset_of(unsigned index)
 {
 	return static_cast<long long>(index * block);
+}
+
+// Whether two runs of bytes are the same, length and all.
+inline bool same_bytes(std::span<const std::byte> a, std::span<const std::byte> b)
+{
+	return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 // The block tagged `tag`, written at `to`.
