@@ -114,6 +114,7 @@ public:
 		}
 		int sent = io_uring_submit(&uring.ring);
 		forget_unsent(uring.ring);
+		uncount_unsent(uring, requests + std::max(sent, 0), requests + prepared);
 		return sent == 0 && prepared > 0 ? -EAGAIN : sent;
 	}
 
@@ -325,6 +326,23 @@ private:
 			io_uring_prep_read_fixed(&sqe, fd, buffer, length, offset, registered);
 		else
 			io_uring_prep_write_fixed(&sqe, fd, buffer, length, offset, registered);
+	}
+
+	// prepare() counted the fixed-buffer requests it built; those the kernel did not take will
+	// be counted again when they are sent again, or never sent.
+	static void uncount_unsent(uring_context &uring, iocb *const *first, iocb *const *end)
+	{
+		if (uring.buffers.empty())
+			return;
+		for (; first < end; ++first) {
+			const iocb &request = **first;
+			bool data = request.aio_lio_opcode == IO_CMD_PREAD ||
+				    request.aio_lio_opcode == IO_CMD_PWRITE;
+			if (data &&
+			    uring.buffers.holding(request.u.c.buf,
+						  static_cast<unsigned>(request.u.c.nbytes)) >= 0)
+				--uring.fixed_buffer_requests;
+		}
 	}
 
 	// Up to `max` request completions, as io_events; our cancels' CQEs are consumed on the way.
