@@ -1,6 +1,7 @@
 #include "blocking_pool.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -42,6 +43,16 @@ long transfer(const iocb &request, int fd)
 	case IO_CMD_FDSYNC: return ::fdatasync(fd);
 	default: errno = EINVAL; return -1;
 	}
+}
+
+// A pipe, a socket or a character device (a terminal) answers when its peer acts, which may be
+// never; a file or a block device answers when the device does.
+bool may_wait_for_ever(int fd)
+{
+	struct stat status {};
+	if (::fstat(fd, &status) != 0)
+		return false;
+	return S_ISFIFO(status.st_mode) || S_ISSOCK(status.st_mode) || S_ISCHR(status.st_mode);
 }
 
 } // namespace
@@ -107,6 +118,9 @@ void blocking_pool::abandon_after_fork() noexcept
 		worker.detach(); // only forgets the handle: the thread it names is not in this
 				 // process
 	workers_.clear();
+	running_ = 0;
+	open_ended_ = 0;
+	ended_.clear();
 	// The child's copies of the mutex and the condition variable still record the parent's
 	// threads (as owner, as waiters), which never run here: glibc's pthread_cond_destroy
 	// would wait for those waiters forever. Fresh ones, made over them (their destructors
@@ -130,9 +144,11 @@ int blocking_pool::take(io_event *out, int max)
 void blocking_pool::start_workers()
 {
 	workers_.reserve(worker_count);
+	ended_.reserve(worker_count);
 	for (int i = 0; i < worker_count; ++i) {
 		try {
 			workers_.emplace_back([this] { work(); });
+			++running_;
 		} catch (...) {
 			if (workers_.empty())
 				throw;
@@ -151,19 +167,67 @@ void blocking_pool::work()
 		job next = waiting_.front();
 		waiting_.pop_front();
 		lock.unlock();
-		io_event event{};
-		event.data = next.request->data;
-		event.obj = next.request;
-		event.res = static_cast<unsigned long>(
-			with_bytes_done(run_blocking(*next.request, next.fd), next.done));
-		::close(next.fd);
+		bool open_ended = may_wait_for_ever(next.fd);
+		if (open_ended)
+			keep_workers_free();
+		io_event event = run_job(next);
 		lock.lock();
+		open_ended_ -= open_ended ? 1 : 0;
 		finished_.push_back(event);
 		// As the kernel signals an iocb's resfd: the engine's loop wakes and reaps. Under
 		// the lock: once the engine has taken the event it may close the eventfd.
 		std::uint64_t one = 1;
 		[[maybe_unused]] ssize_t ignored = ::write(eventfd_, &one, sizeof one);
+		if (running_ - open_ended_ > worker_count) { // one started for a request now done
+			--running_;
+			ended_.push_back(std::this_thread::get_id());
+			return;
+		}
 	}
+}
+
+io_event blocking_pool::run_job(const job &next)
+{
+	io_event event{};
+	event.data = next.request->data;
+	event.obj = next.request;
+	event.res = static_cast<unsigned long>(
+		with_bytes_done(run_blocking(*next.request, next.fd), next.done));
+	::close(next.fd);
+	return event;
+}
+
+// Called by a worker about to run a request that may wait for ever: starts a thread when fewer
+// than worker_count would be left for the others. If none can start, the request still runs,
+// and later ones wait for a worker as before.
+void blocking_pool::keep_workers_free()
+{
+	std::lock_guard lock(mutex_);
+	++open_ended_;
+	join_ended();
+	if (running_ - open_ended_ >= worker_count)
+		return;
+	try {
+		workers_.reserve(workers_.size() + 1);
+		ended_.reserve(workers_.size() + 1); // so that a thread's end cannot fail
+		workers_.emplace_back([this] { work(); });
+		++running_;
+	} catch (...) { // no memory, or no thread: the running ones serve
+	}
+}
+
+// Called with the lock held. A thread in ended_ has let go of the lock for the last time: it
+// is only returning, which its join waits for.
+void blocking_pool::join_ended() noexcept
+{
+	for (std::thread::id id : ended_) {
+		auto found = std::find_if(
+			workers_.begin(), workers_.end(),
+			[id](const std::thread &thread) { return thread.get_id() == id; });
+		found->join();
+		workers_.erase(found);
+	}
+	ended_.clear();
 }
 
 // The caller's thread must not sleep, not even on this mutex: a worker holds it only to push

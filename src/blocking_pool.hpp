@@ -6,7 +6,10 @@
 // and waiting stay exactly as for any other request.
 //
 // The threads start with the first request, not with the context: most contexts only ever see
-// O_DIRECT files and should not pay for idle threads.
+// O_DIRECT files and should not pay for idle threads. A request on a pipe, a socket or a
+// character device may wait for as long as its peer likes (a read for data, a write for room):
+// while one runs, another thread starts, so that `worker_count` stay free for the rest, which
+// may be the very write such a read waits for. The extra threads end once they are not needed.
 #pragma once
 
 #include <libaio.h>
@@ -41,23 +44,29 @@ public:
 	void abandon_after_fork() noexcept;
 
 private:
-	void start_workers();
-	void work();
-	std::unique_lock<std::mutex> lock_without_sleeping();
-
-	const int eventfd_;
-	std::mutex mutex_;
-	std::condition_variable wake_;
 	struct job {
 		iocb *request;
 		int fd; // the worker's own duplicate of request->aio_fildes
 		int done;
 	};
 
+	void start_workers();
+	void work();
+	static io_event run_job(const job &next);
+	void keep_workers_free();
+	void join_ended() noexcept;
+	std::unique_lock<std::mutex> lock_without_sleeping();
+
+	const int eventfd_;
+	std::mutex mutex_;
+	std::condition_variable wake_;
 	std::deque<job> waiting_;       // queued, not yet picked up by a worker
 	std::deque<io_event> finished_; // done, not yet taken by the engine
 	bool stopping_ = false;
 	std::vector<std::thread> workers_;
+	int running_ = 0;                    // threads in work()
+	int open_ended_ = 0;                 // of them, those on a request that may wait for ever
+	std::vector<std::thread::id> ended_; // returned from work(), to join
 };
 
 // Does what `request` asks, on `fd`, with plain blocking system calls; its result as the

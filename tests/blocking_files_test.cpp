@@ -2,6 +2,7 @@
 // -EAGAIN to under RWF_NOWAIT. Their requests run on kaio's worker threads; what a user checks
 // is that the data is right, each callback runs once, and the submitting thread never sleeps.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -9,8 +10,11 @@
 
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
+#include <iterator>
 #include <vector>
 
+#include "blocking_pool.hpp"
 #include "io_ctx_internal.hpp"
 #include "kaio/aligned_buffer.hpp"
 #include "kaio/io_ctx.h"
@@ -20,6 +24,7 @@
 #include "support/context_shorthands.hpp"
 #include "support/direct_file.hpp"
 #include "support/fault_kernel.hpp"
+#include "support/pipe_pair.hpp"
 
 namespace {
 
@@ -168,6 +173,72 @@ TEST(BlockingFiles, PipeReadCompletesWhenDataArrives)
 	EXPECT_EQ(std::memcmp(in.data(), message.data(), block), 0);
 	::close(ends[0]);
 	::close(ends[1]);
+}
+
+// The threads of this process.
+int thread_count()
+{
+	auto tasks = std::filesystem::directory_iterator("/proc/self/task");
+	return static_cast<int>(std::distance(begin(tasks), end(tasks)));
+}
+
+// Runs callbacks until `done` has run, waiting on the eventfd. false when nothing came for a
+// minute: a request that cannot run, where a test would otherwise hang.
+bool process_until_done(io_ctx &ctx, const completion &done)
+{
+	pollfd readable{io_ctx_eventfd(&ctx), POLLIN, 0};
+	while (done.calls == 0) {
+		if (::poll(&readable, 1, 60'000) != 1)
+			return false;
+		EXPECT_GE(io_ctx_poll(&ctx), 0);
+	}
+	return true;
+}
+
+// More pipe reads than there are workers wait for data that a later write of this context
+// brings: that write must not wait behind them (a deadlock), and the threads started for them
+// end with them.
+TEST(BlockingFiles, WriteAReadWaitsForRunsBesideMoreWaitingReadsThanWorkers)
+{
+	constexpr int reads = 6;
+	int threads_before = thread_count();
+	context_guard guard;
+	ASSERT_EQ(io_ctx_create(&guard.ctx, 16, nullptr), 0);
+	pipe_pair pipe;
+	std::vector<kaio::aligned_buffer> in;
+	std::vector<completion> read(reads);
+	for (int i = 0; i < reads; ++i) {
+		in.emplace_back(block);
+		ASSERT_GT(io_ctx_read(&guard.ctx, pipe.read_end(), in.back().data(), block, 0,
+				      record, &read[i]),
+			  0);
+	}
+	kaio::aligned_buffer message(reads * block);
+	std::memset(message.data(), 'p', message.size());
+	completion written;
+	ASSERT_GT(io_ctx_write(&guard.ctx, pipe.write_end(), message.data(), message.size(), 0,
+			       record, &written),
+		  0);
+	if (!process_until_done(guard.ctx, written)) {
+		ADD_FAILURE() << "the write never ran: every worker waits on a read";
+		// The queued write holds a duplicate of the write end: only data ends the reads.
+		ASSERT_EQ(::write(pipe.write_end(), message.data(), message.size()),
+			  static_cast<ssize_t>(message.size()));
+	}
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	EXPECT_EQ(written.result, static_cast<int>(message.size()));
+	for (int i = 0; i < reads; ++i) {
+		EXPECT_EQ(read[i].calls, 1);
+		EXPECT_EQ(read[i].result, static_cast<int>(block));
+		EXPECT_EQ(std::memcmp(in[i].data(), message.data(), block), 0);
+	}
+	if (!on_uring(guard.ctx)) { // io_uring's own workers are threads of the process too
+		int base = threads_before + kaio::detail::blocking_pool::worker_count;
+		// Each ends on its own, after its request: wait for that, for a minute at most.
+		for (int tries = 0; thread_count() > base && tries < 60'000; ++tries)
+			::usleep(1000);
+		EXPECT_EQ(thread_count(), base);
+	}
 }
 
 // Every descriptor the process may open in use, until it goes: a worker gets no duplicate of

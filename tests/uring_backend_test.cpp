@@ -33,6 +33,7 @@
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
 #include "support/direct_file.hpp"
+#include "support/pipe_pair.hpp"
 #include "support/small_filesystem.hpp"
 
 namespace {
@@ -57,23 +58,6 @@ int create_uring(context_guard &guard, int capacity, unsigned flags = 0,
 			GTEST_SKIP() << "io_uring refused here: " << std::strerror(-rc_);          \
 		ASSERT_EQ(rc_, 0);                                                                 \
 	} while (0)
-
-class pipe_pair {
-public:
-	pipe_pair() { EXPECT_EQ(::pipe2(fds_, O_CLOEXEC), 0) << std::strerror(errno); }
-	~pipe_pair()
-	{
-		::close(fds_[0]);
-		::close(fds_[1]);
-	}
-	pipe_pair(const pipe_pair &) = delete;
-	pipe_pair &operator=(const pipe_pair &) = delete;
-	int read_end() const { return fds_[0]; }
-	int write_end() const { return fds_[1]; }
-
-private:
-	int fds_[2] = {-1, -1};
-};
 
 TEST(UringBackend, ContextReportsItsBackend)
 {
