@@ -312,6 +312,8 @@ int engine::send_queue()
 {
 	if (queue_.empty())
 		return 0; // process() sends its queue twice, often empty the first time
+	if (forked()) [[unlikely]]
+		return -ECHILD; // forked by a callback: the kernel context is the parent's
 	if (kernel_lost_ != 0) [[unlikely]] {
 		while (!queue_.empty())
 			reject_queue_head(kernel_lost_);
@@ -480,6 +482,8 @@ int engine::process(bool may_wait)
 			break;
 		if (int err = wait_for_completion(); err < 0)
 			return err;
+		if (forked()) [[unlikely]]
+			return -ECHILD; // wait_cb forked, and this is the child
 		ran = run_ready();
 	}
 	send_queue(); // what the callbacks submitted
@@ -648,6 +652,9 @@ int engine::reap_workers()
 {
 	if (on_workers_ == 0)
 		return 0;
+	if (forked()) [[unlikely]]
+		return 0; // by a callback: the threads, and the lock they may hold, are the
+			  // parent's
 	int ran = 0;
 	io_event events[reap_batch];
 	for (int got; (got = workers_.take(events, reap_batch)) > 0;) {
@@ -662,6 +669,10 @@ int engine::reap_workers()
 // through io_getevents.
 int engine::take_events(io_event *events, long want)
 {
+	// A child forked by a callback shares the parent's completion ring: what it took, the
+	// parent would never see.
+	if (forked()) [[unlikely]]
+		return -ECHILD;
 	if (ring_ != nullptr) {
 		int got = reap_ring(*ring_, events, static_cast<int>(want));
 		stats_.ring_reaps += got > 0 ? 1 : 0;
@@ -772,8 +783,8 @@ void engine::signal_eventfd()
 
 void engine::drain_eventfd()
 {
-	if (silent_in_kernel_ > 0)
-		return; // see arm_requests()
+	if (silent_in_kernel_ > 0 || forked())
+		return; // see arm_requests(); a fork child shares the parent's eventfd
 	std::uint64_t count = 0;
 	++stats_.eventfd_reads;
 	// Non-blocking: EAGAIN just means nothing was signalled since the last drain.
@@ -926,6 +937,10 @@ void engine::abandon_kernel(int error)
 // Waits in io_getevents for at least one completion and runs what it reaped; returns how many.
 int engine::reap_blocking()
 {
+	if (forked()) [[unlikely]] { // by wait_cb, or a callback
+		note_reap_error(-ECHILD);
+		return 0;
+	}
 	if (in_kernel_ == on_workers_) { // only the workers can finish what is left
 		poll_eventfd();
 		return reap_workers();

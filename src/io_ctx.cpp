@@ -179,10 +179,9 @@ int io_ctx_register_files(io_ctx *ctx, const int *fds, int count)
 void io_ctx_destroy(io_ctx *ctx)
 {
 	engine *core = engine_of(ctx);
-	// A fork child may free its copy even if it was forked from inside a callback. From
-	// wait_cb, the process() or destroy that called it still runs on the context.
-	if (core == nullptr ||
-	    ((core->in_callback() || core->in_wait_callback()) && !core->forked()))
+	// From a callback or wait_cb, the process() or destroy that called it still runs on the
+	// context, in a fork child too: it ends with -ECHILD, and the child may destroy then.
+	if (core == nullptr || core->in_callback() || core->in_wait_callback())
 		return;
 	delete core; // callbacks run while it drains may still use the context
 	ctx->impl = nullptr;
