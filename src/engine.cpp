@@ -340,6 +340,8 @@ int engine::send_queue()
 		int error = accepted == 0 ? -EAGAIN : accepted;
 		if (error == -EOPNOTSUPP && refuses_nowait(*queue_.front()))
 			continue; // sent again without the flag
+		if (error == -EEXIST) [[unlikely]]
+			return refuse_foreign_thread();
 		bool transient = error == -EAGAIN || error == -ENOMEM || error == -EINTR;
 		if (transient && error != -EINTR && in_kernel_ > 0)
 			break; // out of kernel resources: completions will free some
@@ -419,6 +421,20 @@ int engine::to_worker(iocb &block, int done) noexcept
 	return 0;
 }
 
+// The kernel refuses this thread's submissions to an IO_CTX_SINGLE_THREAD ring, not the
+// requests: the queue waits for the issuer, less the caller's own direct submission, which
+// fails.
+int engine::refuse_foreign_thread()
+{
+	if (direct_slot_ >= 0) {
+		iocb *own = &slots_[direct_slot_].control_block;
+		queue_.truncate(static_cast<std::size_t>(
+			std::remove(queue_.begin(), queue_.end(), own) - queue_.begin()));
+		reject(*own, -EEXIST);
+	}
+	return -EEXIST;
+}
+
 // The kernel refused the request at the head of the queue for good.
 void engine::reject_queue_head(int error)
 {
@@ -455,7 +471,8 @@ int engine::process(bool may_wait)
 {
 	if (forked())
 		return -ECHILD;
-	send_queue();
+	if (send_queue() == -EEXIST) [[unlikely]]
+		return -EEXIST; // not the issuer (IO_CTX_SINGLE_THREAD): run nothing here
 	// Drain before reaping, so that a completion after the reap makes the fd readable again and
 	// a level-triggered epoll sleeps until then instead of spinning on a spent count.
 	if (!may_wait && eventfd_attached_)

@@ -112,6 +112,7 @@ private:
 	bool ends_at_end_of_file(const iocb &block, int done) noexcept;
 	static void skip_bytes_done(iocb &block, int done) noexcept;
 	void reject_queue_head(int error);
+	int refuse_foreign_thread();
 	void reject(iocb &block, int error);
 	int run_ready();
 	int run_completing();

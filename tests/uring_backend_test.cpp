@@ -495,6 +495,33 @@ TEST(UringBackend, SingleThreadContextRefusesAnotherThreadsSubmission)
 	EXPECT_EQ(stats_of(context.ctx).fixed_buffer_requests, 0u); // the kernel took none
 }
 
+// The issuer's requests queued with IO_CTX_DEFER_SUBMIT are not another thread's to send or
+// to fail: its flush and poll are refused, and the requests go when the issuer says so.
+TEST(UringBackend, SingleThreadContextKeepsTheIssuersQueueFromAnotherThread)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	ASSERT_NO_FATAL_FAILURE(write_patterned(file.fd(), 1, 0));
+	aligned_buffer data(block);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 2, IO_CTX_SINGLE_THREAD | IO_CTX_DEFER_SUBMIT);
+	completion first;
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), data.data(), block, 0, record, &first), 0);
+	ASSERT_EQ(io_ctx_flush(&context.ctx), 1); // this thread becomes the issuer
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	completion queued;
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), data.data(), block, 0, record, &queued), 0);
+	std::thread other([&] {
+		EXPECT_EQ(io_ctx_flush(&context.ctx), -EEXIST);
+		EXPECT_EQ(io_ctx_poll(&context.ctx), -EEXIST);
+	});
+	other.join();
+	EXPECT_EQ(queued.calls, 0);
+	EXPECT_EQ(io_ctx_flush(&context.ctx), 1);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(queued.calls, 1);
+	EXPECT_EQ(queued.result, static_cast<int>(block));
+}
+
 // Another thread's look for completions must not wait for ones that only the issuer can
 // bring in (the kernel posts them when the issuer enters it): process, poll and cancel answer
 // -EEXIST, and the request completes on its own thread.
