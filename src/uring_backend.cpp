@@ -313,7 +313,7 @@ private:
 	static void prepare_data(uring_context &uring, io_uring_sqe &sqe, bool read, int fd,
 				 void *buffer, unsigned length, std::uint64_t offset)
 	{
-		int registered = uring.buffers.empty() ? -1 : uring.buffers.holding(buffer, length);
+		int registered = registered_index(uring, buffer, length);
 		if (registered < 0) {
 			if (read)
 				io_uring_prep_read(&sqe, fd, buffer, length, offset);
@@ -339,10 +339,20 @@ private:
 			bool data = request.aio_lio_opcode == IO_CMD_PREAD ||
 				    request.aio_lio_opcode == IO_CMD_PWRITE;
 			if (data &&
-			    uring.buffers.holding(request.u.c.buf,
-						  static_cast<unsigned>(request.u.c.nbytes)) >= 0)
+			    registered_index(uring, request.u.c.buf,
+					     static_cast<unsigned>(request.u.c.nbytes)) >= 0)
 				--uring.fixed_buffer_requests;
 		}
+	}
+
+	// The index of the registered buffer that holds all of [buffer, buffer + length), or -1. A
+	// request of no bytes moves nothing: it goes plain, even when an empty entry registered
+	// (a sparse one, { NULL, 0 }) would hold it, since the kernel fails a fixed one there.
+	static int registered_index(const uring_context &uring, const void *buffer,
+				    unsigned length) noexcept
+	{
+		return uring.buffers.empty() || length == 0 ? -1
+							    : uring.buffers.holding(buffer, length);
 	}
 
 	// Up to `max` request completions, as io_events; our cancels' CQEs are consumed on the way.

@@ -283,6 +283,24 @@ TEST(UringBackend, RequestsInsideARegisteredBufferUseItAndOthersDoNot)
 	EXPECT_EQ(io_ctx_register_buffers(&context.ctx, nullptr, 0), 0); // unregisters
 }
 
+// A sparse entry ({ NULL, 0 }, which the kernel accepts) holds no request, not even one of no
+// bytes at NULL: sent as fixed, the kernel would fail it with -EFAULT.
+TEST(UringBackend, ReadOfNoBytesIsNotSentWithAnEmptyRegisteredBuffer)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer pool(block);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 2);
+	iovec registered[] = {{nullptr, 0}, {pool.data(), pool.size()}};
+	ASSERT_EQ(io_ctx_register_buffers(&context.ctx, registered, 2), 0);
+	completion read;
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), nullptr, 0, 0, record, &read), 0);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(read.calls, 1);
+	EXPECT_EQ(read.result, 0);
+	EXPECT_EQ(stats_of(context.ctx).fixed_buffer_requests, 0u);
+}
+
 // One buffer per request, as kaio-bench --fixedbufs and fio's fixedbufs=1 register them, here
 // against their address order: each request finds its own; one outside them all does not.
 TEST(UringBackend, EachOfManyRegisteredBuffersIsFound)
