@@ -67,7 +67,8 @@
  *   with -EBADF in their callback, or reach whatever file the fd number names by then. So does
  *   a request the kernel gives back -EAGAIN or short under RWF_NOWAIT, which a worker runs
  *   again, or on, through the fd number (closed by then, its callback gets the kernel's answer).
- *   Close an fd once the callbacks of its requests have run.
+ *   Close an fd once the callbacks of its requests have run (a registered one, see
+ *   io_ctx_register_files(), once it is unregistered).
  * - Truncating a file: each read in flight sees the file before the truncation (the full
  *   count, the old data) or after it (a short count or 0).
  */
@@ -294,7 +295,8 @@ KAIO_API int io_ctx_register_buffers(struct io_ctx *io_ctx, const struct iovec *
  * On AIO kaio remembers the filesystem each lives on, which spares the fstat per descriptor and
  * io_submit call it otherwise makes once a filesystem has refused RWF_NOWAIT (tmpfs does).
  * Same rules as io_ctx_register_buffers(); -EBADF for a negative fd or one not open. The files
- * must stay open while registered.
+ * must stay open while registered: on io_uring a request on a registered fd number reaches the
+ * file registered, even after that fd was closed and its number given to another file.
  */
 KAIO_API int io_ctx_register_files(struct io_ctx *io_ctx, const int *fds, int count);
 
