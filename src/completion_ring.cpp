@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 
 namespace kaio::detail {
@@ -35,18 +36,23 @@ aio_ring *recognise_ring(io_context_t context) noexcept
 
 int reap_ring(aio_ring &ring, io_event *out, int max) noexcept
 {
+	unsigned nr = ring.nr;
 	unsigned head = ring.head;
 	// Acquire: the events up to tail are written before the kernel publishes tail.
 	unsigned tail = std::atomic_ref<unsigned>(ring.tail).load(std::memory_order_acquire);
+	// The process can write the ring too (a stray store): indices the kernel would never
+	// leave must not send the copy outside it.
+	if (head >= nr || tail >= nr) [[unlikely]]
+		return -EIO;
 	int taken = 0;
 	while (head != tail && taken < max) {
 		// Up to the end of the ring or the tail, whichever comes first; then wrap.
-		unsigned stop = tail > head ? tail : ring.nr;
+		unsigned stop = tail > head ? tail : nr;
 		unsigned count = std::min(stop - head, static_cast<unsigned>(max - taken));
 		std::memcpy(out + taken, events_of(ring) + head, sizeof(io_event) * count);
 		taken += static_cast<int>(count);
 		head += count;
-		if (head == ring.nr)
+		if (head == nr)
 			head = 0;
 	}
 	// Release: our copies are done before the kernel may reuse those slots.

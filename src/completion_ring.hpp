@@ -23,7 +23,8 @@ struct aio_ring {
 // The ring behind `context`, or null when it is not one we understand.
 aio_ring *recognise_ring(io_context_t context) noexcept;
 
-// Moves up to `max` completions from the ring into `out`; returns how many.
+// Moves up to `max` completions from the ring into `out`; returns how many, or -EIO when its
+// head or tail lies outside it, which only a write of the process's own could have done.
 int reap_ring(aio_ring &ring, io_event *out, int max) noexcept;
 
 } // namespace kaio::detail

@@ -692,8 +692,12 @@ int engine::take_events(io_event *events, long want)
 		return -ECHILD;
 	if (ring_ != nullptr) {
 		int got = reap_ring(*ring_, events, static_cast<int>(want));
-		stats_.ring_reaps += got > 0 ? 1 : 0;
-		return got;
+		if (got >= 0) [[likely]] {
+			stats_.ring_reaps += got > 0 ? 1 : 0;
+			return got;
+		}
+		ring_ = nullptr; // io_getevents takes its indices modulo its size, and puts them
+				 // right
 	}
 	if (int got = kernel_.peek(kernel_context_, events, static_cast<int>(want));
 	    got != -ENOSYS) {
