@@ -13,11 +13,28 @@
 namespace kaio::bench {
 namespace {
 
-// The value at `percent` of a sorted sample, by the nearest-rank method.
-std::uint64_t exact_percentile(const std::vector<std::uint64_t> &sorted, double percent)
+// Percentiles in hundredths of a percent (9990 for p99.9): integers keep ranks exact.
+constexpr std::uint64_t whole = 10'000;
+
+double percent_of(std::uint64_t hundredths)
 {
-	auto rank = std::size_t(std::ceil(percent / 100 * double(sorted.size())));
+	return double(hundredths) / 100;
+}
+
+// The value at `hundredths` of a sorted sample, by the nearest-rank method.
+std::uint64_t exact_percentile(const std::vector<std::uint64_t> &sorted, std::uint64_t hundredths)
+{
+	std::size_t rank = (hundredths * sorted.size() + whole - 1) / whole;
 	return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+}
+
+// `fast` values of 100 ns, then 1 ms up to `count`: both exact, as the extremes are.
+latency_histogram fast_then_slow(std::uint64_t fast, std::uint64_t count)
+{
+	latency_histogram histogram;
+	for (std::uint64_t i = 0; i < count; ++i)
+		histogram.record(i < fast ? 100 : 1'000'000);
+	return histogram;
 }
 
 void expect_percentiles_within_precision(std::vector<std::uint64_t> values)
@@ -26,11 +43,11 @@ void expect_percentiles_within_precision(std::vector<std::uint64_t> values)
 	for (std::uint64_t value : values)
 		histogram.record(value);
 	std::sort(values.begin(), values.end());
-	for (double percent : {1.0, 10.0, 50.0, 90.0, 99.0, 99.9, 99.99}) {
-		double exact = double(exact_percentile(values, percent));
-		double found = double(histogram.percentile(percent));
+	for (std::uint64_t hundredths : {100, 1000, 5000, 9000, 9900, 9990, 9999}) {
+		double exact = double(exact_percentile(values, hundredths));
+		double found = double(histogram.percentile(percent_of(hundredths)));
 		EXPECT_LE(std::abs(found - exact), exact / 128 + 0.5)
-			<< "p" << percent << ": " << found << " for " << exact;
+			<< "p" << percent_of(hundredths) << ": " << found << " for " << exact;
 	}
 }
 
@@ -103,6 +120,24 @@ TEST(LatencyHistogram, LongTailedPercentilesWithinPrecision)
 	for (std::uint64_t &value : values)
 		value = std::uint64_t(latency(random));
 	expect_percentiles_within_precision(values);
+}
+
+// Each reported percentile of `count` values is the value of rank exactly count * percent / 100:
+// in floating point, 99.9 / 100 * 1000 is 999.0000000000001, which made p99.9 the 1000th.
+TEST(LatencyHistogram, PercentileIsTheValueAtTheNearestRank)
+{
+	for (std::uint64_t count : {1000U, 10'000U, 100'000U}) {
+		for (std::uint64_t hundredths : {5000U, 9000U, 9900U, 9990U, 9999U}) {
+			if (hundredths * count % whole != 0)
+				continue; // no value sits at exactly that rank
+			std::uint64_t rank = hundredths * count / whole;
+			double percent = percent_of(hundredths);
+			EXPECT_EQ(fast_then_slow(rank, count).percentile(percent), 100U)
+				<< "p" << percent << " of " << count;
+			EXPECT_EQ(fast_then_slow(rank - 1, count).percentile(percent), 1'000'000U)
+				<< "p" << percent << " of " << count;
+		}
+	}
 }
 
 TEST(LatencyHistogram, MergeEqualsRecordingEverything)

@@ -291,6 +291,18 @@ TEST(BenchRun, ALongerFileIsUsedUpToSize)
 	EXPECT_EQ(std::filesystem::file_size(file.path()), file_size);
 }
 
+// JSON strings are UTF-8: a filename's other bytes come out as U+FFFD, and the report stays valid.
+TEST(BenchRun, JsonReportOfAFilenameNotInUtf8)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	// Removed with the directory.
+	std::filesystem::path not_utf8 = file.directory() / "bad\xff.dat";
+	json report = report_of("--filename=" + shell_quoted(not_utf8) +
+				" --size=8m --rw=randread --number_ios=100");
+	ASSERT_FALSE(report.is_discarded());
+	EXPECT_EQ(report["filename"], (file.directory() / "bad\uFFFD.dat").string());
+}
+
 TEST(BenchRun, ReportNamesTheBackendUsedAndCountsFixedBuffers)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(file);

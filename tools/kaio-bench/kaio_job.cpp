@@ -58,6 +58,7 @@ job_result kaio_job::run(job_progress &progress)
 		}
 		core_.publish(progress);
 	}
+	finished_ = true;
 	job_result result = core_.finish(ctx_.stats());
 	result.backend = ctx_.backend();
 	return result;
@@ -82,6 +83,8 @@ void kaio_job::issue(slot &request, std::int64_t now)
 void kaio_job::completed(slot &request, int result)
 {
 	--in_flight_;
+	if (finished_)
+		return;
 	// The one clock read of this I/O: its end, and the start of the next from this slot.
 	std::int64_t now = now_ns();
 	bool ok =
@@ -117,6 +120,8 @@ void kaio_job::issue_sync()
 void kaio_job::synced(int result)
 {
 	sync_in_flight_ = false;
+	if (finished_)
+		return;
 	core_.synced(result);
 	if (std::exchange(sync_due_, false) && result >= 0)
 		issue_sync();

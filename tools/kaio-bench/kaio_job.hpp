@@ -47,7 +47,10 @@ private:
 	std::uint64_t writes_since_sync_ = 0;
 	bool sync_in_flight_ = false;
 	bool sync_due_ = false; // the next fdatasync, held until the one in flight completes
-	kaio::context ctx_;     // last member: destroyed first, while the buffers still exist
+	// Once core_ has handed its result over: the completions that the context's destructor
+	// still runs after a failed wait are ignored, not recorded into the moved-from result.
+	bool finished_ = false;
+	kaio::context ctx_; // last member: destroyed first, while the buffers still exist
 };
 
 } // namespace kaio::bench

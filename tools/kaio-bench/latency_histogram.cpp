@@ -1,8 +1,25 @@
 #include "latency_histogram.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 namespace kaio::bench {
+namespace {
+
+// ceil(percent / 100 * count), in integers: in floating point, 99.9 / 100 * 1000 is
+// 999.0000000000001, which made p99.9 of 1000 values their maximum.
+std::uint64_t nearest_rank(double percent, std::uint64_t count)
+{
+	constexpr std::uint64_t million = 1'000'000;
+	auto millionths = std::uint64_t(std::llround(std::clamp(percent, 0.0, 100.0) * 10'000));
+	// In two parts, so that no product overflows.
+	std::uint64_t rank = count / million * millionths +
+			     (count % million * millionths + million - 1) / million;
+	return std::clamp<std::uint64_t>(rank, 1, count);
+}
+
+} // namespace
 
 void latency_histogram::merge(const latency_histogram &other)
 {
@@ -32,8 +49,7 @@ std::uint64_t latency_histogram::percentile(double percent) const
 {
 	if (count_ == 0)
 		return 0;
-	double wanted = std::ceil(percent / 100 * double(count_));
-	std::uint64_t rank = std::clamp<std::uint64_t>(std::uint64_t(wanted), 1, count_);
+	std::uint64_t rank = nearest_rank(percent, count_);
 	std::uint64_t seen = 0;
 	std::size_t index = 0;
 	for (; index < bucket_count; ++index) {

@@ -40,7 +40,7 @@ public:
 	double mean() const noexcept { return count_ == 0 ? 0 : double(sum_) / double(count_); }
 
 	// The value below which `percent` of the recorded values fall, to within a bucket's width;
-	// 0 when nothing was recorded.
+	// 0 when nothing was recorded. `percent` is taken to 1/10000 of a percent.
 	std::uint64_t percentile(double percent) const;
 
 	static std::size_t index_of(std::uint64_t value) noexcept

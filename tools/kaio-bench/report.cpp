@@ -255,7 +255,8 @@ std::string json_report(const run_summary &summary)
 		jobs.push_back(std::move(entry));
 	}
 	out["jobs"] = std::move(jobs);
-	return out.dump(2) + "\n";
+	// A filename is bytes, a JSON string UTF-8: replace what is not, rather than throw.
+	return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 } // namespace kaio::bench

@@ -39,6 +39,7 @@ public:
 				break; // the context's destructor drains the rest
 			}
 		}
+		finished_ = true;
 		return std::move(outcome_);
 	}
 
@@ -83,6 +84,8 @@ private:
 	void received(slot &request, int result)
 	{
 		--in_flight_;
+		if (finished_)
+			return;
 		++outcome_.blocks;
 		if (result < 0) {
 			note(fmt::format("read at offset {}: {}", request.offset,
@@ -111,6 +114,9 @@ private:
 	std::uint64_t next_block_ = 0;
 	unsigned in_flight_ = 0;
 	verify_outcome outcome_;
+	// Once run() has handed outcome_ over: the reads that the context's destructor still
+	// completes after a failed wait are ignored, and send no more.
+	bool finished_ = false;
 	std::vector<slot> slots_;
 	kaio::context ctx_; // last member: destroyed first, while the buffers still exist
 };
