@@ -105,6 +105,10 @@ TEST(BenchBufferedFile, ReportsThatWorkersRanEveryRequest)
 				   "of the I/Os)"),
 		  std::string::npos)
 		<< text.output;
+	// The process's figure has it: every read's copy is in theirs, none in the job's.
+	EXPECT_GT(report["process_cpu_us_per_io"].get<double>(), job["cpu_us_per_io"].get<double>())
+		<< report.dump(2);
+	EXPECT_NE(text.output.find("process cpu: "), std::string::npos) << text.output;
 }
 
 using mode_and_engine = std::tuple<const char *, const char *>;

@@ -1,5 +1,5 @@
-// The two clocks of a benchmark: monotonic time for latencies (one clock_gettime, a vDSO call
-// with no system call), and the calling thread's CPU time from getrusage.
+// The clocks of a benchmark: monotonic time for latencies (one clock_gettime, a vDSO call with
+// no system call), and CPU time from getrusage: the calling thread's, or the whole process's.
 #pragma once
 
 #include <sys/resource.h>
@@ -30,12 +30,23 @@ struct cpu_time {
 	}
 };
 
-inline cpu_time thread_cpu_time() noexcept
+inline cpu_time cpu_time_of(int who) noexcept
 {
 	rusage usage{};
-	::getrusage(RUSAGE_THREAD, &usage);
+	::getrusage(who, &usage);
 	auto seconds = [](const timeval &t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
 	return {seconds(usage.ru_utime), seconds(usage.ru_stime)};
+}
+
+inline cpu_time thread_cpu_time() noexcept
+{
+	return cpu_time_of(RUSAGE_THREAD);
+}
+
+// Every thread's: the jobs', kaio's worker threads', the kernel's io_uring workers'.
+inline cpu_time process_cpu_time() noexcept
+{
+	return cpu_time_of(RUSAGE_SELF);
 }
 
 inline cpu_time operator-(const cpu_time &end, const cpu_time &start) noexcept

@@ -34,7 +34,8 @@ int run(const options &wanted)
 		lay_out(target, interactive);
 	std::uint64_t generation = new_generation();
 	run_outcome outcome = run_jobs(wanted, target, generation);
-	run_summary summary{wanted, target.size(), std::move(outcome.jobs), {}, std::nullopt};
+	run_summary summary{wanted, target.size(), std::move(outcome.jobs),
+			    {},     std::nullopt,  outcome.process_cpu};
 	summary.total = total_of(summary.jobs, outcome.elapsed_s);
 	if (wanted.verify && writes_any(wanted.rw))
 		summary.verified = verify_written(target, spec_of(wanted, target, 0, generation),

@@ -30,6 +30,12 @@ double per_second(std::uint64_t count, double elapsed_s)
 	return elapsed_s > 0 ? double(count) / elapsed_s : 0;
 }
 
+double process_cpu_us_per_io(const run_summary &summary)
+{
+	std::uint64_t ios = summary.total.ios();
+	return ios > 0 ? summary.process_cpu.total_s() * 1e6 / double(ios) : 0;
+}
+
 double cpu_us_per_io(const job_result &job)
 {
 	return job.ios() > 0 ? job.cpu.total_s() * 1e6 / double(job.ios()) : 0;
@@ -234,6 +240,10 @@ std::string normal_report(const run_summary &summary)
 	if (summary.jobs.size() > 1)
 		text += job_text(fmt::format("total ({} jobs)", summary.jobs.size()), summary.total,
 				 summary.wanted);
+	text += fmt::format("process cpu: user={:.2f}s, sys={:.2f}s, {:.2f} usec per I/O (every "
+			    "thread: the jobs', kaio's workers', io_uring's)\n",
+			    summary.process_cpu.user_s, summary.process_cpu.system_s,
+			    process_cpu_us_per_io(summary));
 	if (summary.verified)
 		text += fmt::format("verify: {} blocks checked, {} errors\n",
 				    summary.verified->blocks, summary.verified->errors);
@@ -245,6 +255,9 @@ std::string json_report(const run_summary &summary)
 	json out = options_json(summary);
 	add_results(out, summary.total);
 	out["errors"] = summary.errors();
+	out["process_cpu"] = {{"user_s", summary.process_cpu.user_s},
+			      {"system_s", summary.process_cpu.system_s}};
+	out["process_cpu_us_per_io"] = process_cpu_us_per_io(summary);
 	out["verify_result"] = summary.verified ? json{{"blocks", summary.verified->blocks},
 						       {"errors", summary.verified->errors}}
 						: json(nullptr);

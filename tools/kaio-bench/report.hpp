@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "clocks.hpp"
 #include "job_result.hpp"
 #include "options.hpp"
 #include "verify_pass.hpp"
@@ -19,6 +20,8 @@ struct run_summary {
 	std::vector<job_result> jobs;
 	job_result total;
 	std::optional<verify_outcome> verified; // after a run that wrote, under --verify
+	// Of every thread while the jobs ran; a job's own cpu is its thread's alone.
+	cpu_time process_cpu;
 
 	std::uint64_t errors() const noexcept;
 };

@@ -190,12 +190,14 @@ run_outcome run_jobs(const options &wanted, const target_file &target, std::uint
 	}
 	tools::status_line status(wanted.format == output_format::normal);
 	std::int64_t started = now_ns();
+	cpu_time cpu_at_start = process_cpu_time();
 	start.count_down();
 	progress_text text(wanted, progress);
 	while (!finish.wait_for(jobs.size(), std::chrono::milliseconds(250)))
 		if (status.due())
 			status.show(text.next());
 	outcome.elapsed_s = double(now_ns() - started) / 1e9;
+	outcome.process_cpu = process_cpu_time() - cpu_at_start;
 	status.clear();
 	return outcome;
 }

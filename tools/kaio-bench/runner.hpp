@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "clocks.hpp"
 #include "job_result.hpp"
 #include "job_spec.hpp"
 #include "options.hpp"
@@ -18,6 +19,7 @@ job_spec spec_of(const options &wanted, const target_file &target, unsigned inde
 struct run_outcome {
 	std::vector<job_result> jobs;
 	double elapsed_s = 0; // from the start of the jobs to the end of the last
+	cpu_time process_cpu; // of every thread meanwhile
 };
 
 // Creates every job's context and buffers first, so that a shortage (aio-max-nr, memory) is a
