@@ -111,7 +111,7 @@ TEST_F(BenchCommandLine, OtherNumbers)
 TEST_F(BenchCommandLine, BlockLargerThanTheDefaultSizeLeavesNoFile)
 {
 	expect_usage_error(
-		"--bs=1536m",
+		"--bs=1536m --iodepth=1",
 		"--bs: 1610612736 is larger than the size of kaio-bench.dat (1073741824)");
 }
 

@@ -190,6 +190,15 @@ TEST(BenchOptions, NumbersMustBeInRange)
 	expect_usage_error({"--fsync=-2"}, "--fsync");
 }
 
+TEST(BenchOptions, BuffersMustFitInTheMachinesMemory)
+{
+	expect_usage_error(
+		{"--bs=1g", "--iodepth=65535"},
+		"--bs 1073741824 x --iodepth 65535 x --numjobs 1: 65535.0 GiB of buffers, "
+		"more than this machine's memory");
+	parsed({"--bs=1m", "--iodepth=32", "--numjobs=2"});
+}
+
 TEST(BenchOptions, NamesMustBeKnown)
 {
 	expect_usage_error({"--rw=readwrite"},

@@ -1,10 +1,13 @@
 #include "options.hpp"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <limits>
 #include <utility>
 
@@ -159,6 +162,23 @@ void add_options(CLI::App &app, options &wanted, typed_options &typed)
 	app.allow_extras(); // reported below in fio's words rather than CLI11's
 }
 
+// Each job fills a buffer per slot before it starts: more than the machine has brings the
+// out-of-memory killer after the layout, not a message (1g typed for 1m, say).
+void check_buffer_memory(const options &wanted)
+{
+	// At most 65535 * 2^31 * 1024 bytes: no overflow.
+	std::uint64_t buffers = std::uint64_t{wanted.iodepth} * wanted.bs * wanted.numjobs;
+	auto memory =
+		std::uint64_t(::sysconf(_SC_PHYS_PAGES)) * std::uint64_t(::sysconf(_SC_PAGESIZE));
+	if (buffers > memory)
+		throw usage_failure(fmt::format("--bs {} x --iodepth {} x --numjobs {}: {:.1f} GiB "
+						"of buffers, more than this "
+						"machine's memory ({:.1f} GiB)",
+						wanted.bs, wanted.iodepth, wanted.numjobs,
+						double(buffers) / (1 << 30),
+						double(memory) / (1 << 30)));
+}
+
 void convert(const typed_options &typed, options &wanted)
 {
 	if (!typed.size.empty())
@@ -208,6 +228,7 @@ void convert(const typed_options &typed, options &wanted)
 					   std::numeric_limits<std::uint64_t>::max());
 	if (wanted.filename.empty())
 		throw usage_failure("--filename: empty");
+	check_buffer_memory(wanted);
 }
 
 early_exit unexpected(std::string_view argument)
