@@ -68,9 +68,10 @@ class linux_uring final : public kernel_aio {
 public:
 	explicit linux_uring(bool single_thread) noexcept : single_thread_(single_thread) {}
 
-	// The CQ holds a completion for every request of a full context and one for each of
-	// their cancels, so it never overflows; the SQ as many requests as one io_submit would
-	// take.
+	// The CQ holds a completion for every request of a full context and one for a cancel of
+	// each; the SQ as many requests as one io_submit would take. Cancels repeated before a
+	// reap, or a context over 32768 (the CQ stops at 65536), can post more: the kernel keeps
+	// those on its overflow list (IORING_FEAT_NODROP, Linux 5.5), which peeks flush.
 	int setup(unsigned max_events, io_context_t *context) override
 	{
 		auto *created = new (std::nothrow) uring_context;
