@@ -1,7 +1,7 @@
 #include "blocking_pool.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
+#include <poll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -46,13 +46,19 @@ long transfer(const iocb &request, int fd)
 }
 
 // A pipe, a socket or a character device (a terminal) answers when its peer acts, which may be
-// never; a file or a block device answers when the device does.
-bool may_wait_for_ever(int fd)
+// never, unless it is ready now (data to read, room to write: /dev/zero always is). poll(2)
+// tells without waiting, and finds a file or a block device always ready: their requests end
+// when the device answers.
+bool may_wait_for_ever(const iocb &request, int fd)
 {
-	struct stat status {};
-	if (::fstat(fd, &status) != 0)
+	bool reads =
+		request.aio_lio_opcode == IO_CMD_PREAD || request.aio_lio_opcode == IO_CMD_PREADV;
+	bool writes =
+		request.aio_lio_opcode == IO_CMD_PWRITE || request.aio_lio_opcode == IO_CMD_PWRITEV;
+	if (!reads && !writes)
 		return false;
-	return S_ISFIFO(status.st_mode) || S_ISSOCK(status.st_mode) || S_ISCHR(status.st_mode);
+	pollfd ready{fd, static_cast<short>(reads ? POLLIN : POLLOUT), 0};
+	return ::poll(&ready, 1, 0) == 0;
 }
 
 } // namespace
@@ -160,14 +166,29 @@ void blocking_pool::start_workers()
 void blocking_pool::work()
 {
 	std::unique_lock lock(mutex_);
+	auto has_work = [this] { return stopping_ || !waiting_.empty(); };
 	for (;;) {
-		wake_.wait(lock, [this] { return stopping_ || !waiting_.empty(); });
-		if (waiting_.empty())
-			return; // stopping, and nothing left: the engine has drained every request
+		// A thread more than the pool keeps free lingers a while for the next request that
+		// may wait, rather than end and another start.
+		if (running_ - open_ended_ > worker_count) {
+			if (!wake_.wait_for(lock, idle_linger, has_work) &&
+			    running_ - open_ended_ > worker_count) {
+				--running_;
+				ended_.push_back(std::this_thread::get_id());
+				return;
+			}
+		} else {
+			wake_.wait(lock, has_work);
+		}
+		if (waiting_.empty()) {
+			if (stopping_)
+				return; // nothing left: the engine has drained every request
+			continue;
+		}
 		job next = waiting_.front();
 		waiting_.pop_front();
 		lock.unlock();
-		bool open_ended = may_wait_for_ever(next.fd);
+		bool open_ended = may_wait_for_ever(*next.request, next.fd);
 		if (open_ended)
 			keep_workers_free();
 		io_event event = run_job(next);
@@ -178,11 +199,6 @@ void blocking_pool::work()
 		// the lock: once the engine has taken the event it may close the eventfd.
 		std::uint64_t one = 1;
 		[[maybe_unused]] ssize_t ignored = ::write(eventfd_, &one, sizeof one);
-		if (running_ - open_ended_ > worker_count) { // one started for a request now done
-			--running_;
-			ended_.push_back(std::this_thread::get_id());
-			return;
-		}
 	}
 }
 
@@ -199,39 +215,57 @@ io_event blocking_pool::run_job(const job &next)
 
 // Called by a worker about to run a request that may wait for ever: starts a thread when fewer
 // than worker_count would be left for the others. If none can start, the request still runs,
-// and later ones wait for a worker as before.
+// and later ones wait for a worker as before. The thread starts outside the lock, which the
+// caller's thread spins on.
 void blocking_pool::keep_workers_free()
 {
-	std::lock_guard lock(mutex_);
-	++open_ended_;
-	join_ended();
-	if (running_ - open_ended_ >= worker_count)
-		return;
-	try {
-		workers_.reserve(workers_.size() + 1);
-		ended_.reserve(workers_.size() + 1); // so that a thread's end cannot fail
-		workers_.emplace_back([this] { work(); });
+	{
+		std::lock_guard lock(mutex_);
+		++open_ended_;
+		join_ended();
+		if (running_ - open_ended_ >= worker_count)
+			return;
+		try { // room for every thread starting now, so that adding it cannot fail
+			workers_.reserve(workers_.size() + starting_ + 1);
+			ended_.reserve(workers_.size() + starting_ + 1);
+		} catch (const std::bad_alloc &) {
+			return;
+		}
 		++running_;
-	} catch (...) { // no memory, or no thread: the running ones serve
+		++starting_;
 	}
+	std::thread started;
+	try {
+		started = std::thread([this] { work(); });
+	} catch (...) { // no thread: the running ones serve
+	}
+	std::lock_guard lock(mutex_);
+	--starting_;
+	if (started.joinable())
+		workers_.push_back(std::move(started));
+	else
+		--running_;
 }
 
 // Called with the lock held. A thread in ended_ has let go of the lock for the last time: it
 // is only returning, which its join waits for.
 void blocking_pool::join_ended() noexcept
 {
-	for (std::thread::id id : ended_) {
+	std::erase_if(ended_, [this](std::thread::id id) {
 		auto found = std::find_if(
 			workers_.begin(), workers_.end(),
 			[id](const std::thread &thread) { return thread.get_id() == id; });
+		if (found == workers_.end())
+			return false; // not added yet by the worker that started it
 		found->join();
 		workers_.erase(found);
-	}
-	ended_.clear();
+		return true;
+	});
 }
 
 // The caller's thread must not sleep, not even on this mutex: a worker holds it only to push
-// or pop one entry, so spinning until it lets go costs less than a futex wait would.
+// or pop one entry, or to join a thread that has ended, so spinning until it lets go costs less
+// than a futex wait would.
 std::unique_lock<std::mutex> blocking_pool::lock_without_sleeping()
 {
 	while (!mutex_.try_lock()) {

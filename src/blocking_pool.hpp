@@ -8,12 +8,14 @@
 // The threads start with the first request, not with the context: most contexts only ever see
 // O_DIRECT files and should not pay for idle threads. A request on a pipe, a socket or a
 // character device may wait for as long as its peer likes (a read for data, a write for room):
-// while one runs, another thread starts, so that `worker_count` stay free for the rest, which
-// may be the very write such a read waits for. The extra threads end once they are not needed.
+// while one that is not ready runs, another thread starts, so that `worker_count` stay free for
+// the rest, which may be the very write such a read waits for. The extra threads end once they
+// have had nothing to do for `idle_linger`.
 #pragma once
 
 #include <libaio.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -26,6 +28,8 @@ namespace kaio::detail {
 class blocking_pool {
 public:
 	static constexpr int worker_count = 4;
+	// How long a thread beyond worker_count waits for work before it ends.
+	static constexpr std::chrono::seconds idle_linger{2};
 
 	explicit blocking_pool(int eventfd) noexcept : eventfd_(eventfd) {}
 	~blocking_pool();
@@ -64,8 +68,9 @@ private:
 	std::deque<io_event> finished_; // done, not yet taken by the engine
 	bool stopping_ = false;
 	std::vector<std::thread> workers_;
-	int running_ = 0;                    // threads in work()
+	int running_ = 0;                    // threads in work(), or starting
 	int open_ended_ = 0;                 // of them, those on a request that may wait for ever
+	int starting_ = 0;                   // of them, those not yet in workers_
 	std::vector<std::thread::id> ended_; // returned from work(), to join
 };
 

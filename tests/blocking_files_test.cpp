@@ -241,6 +241,34 @@ TEST(BlockingFiles, WriteAReadWaitsForRunsBesideMoreWaitingReadsThanWorkers)
 	}
 }
 
+// A character device, a pipe or a socket that is ready answers at once: its requests need no
+// thread beyond the pool's four.
+TEST(BlockingFiles, RequestsOnAReadyDeviceStartNoThreadBeyondThePool)
+{
+	KAIO_SKIP_ON_URING("io_uring reads devices itself, without kaio's workers");
+	int zero = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(zero, 0);
+	int threads_before = thread_count();
+	{
+		context_guard guard;
+		ASSERT_EQ(io_ctx_create(&guard.ctx, 8, nullptr), 0);
+		std::vector<kaio::aligned_buffer> in;
+		std::vector<completion> read(8);
+		for (completion &each : read) {
+			in.emplace_back(block);
+			ASSERT_GT(io_ctx_read(&guard.ctx, zero, in.back().data(), block, 0, record,
+					      &each),
+				  0);
+		}
+		ASSERT_EQ(run_until_idle(guard.ctx), 0);
+		expect_each_once(read, static_cast<int>(block));
+		// Threads beyond the pool would linger for seconds after their request.
+		EXPECT_EQ(thread_count(),
+			  threads_before + kaio::detail::blocking_pool::worker_count);
+	}
+	::close(zero);
+}
+
 // Every descriptor the process may open in use, until it goes: a worker gets no duplicate of
 // a request's fd (EMFILE).
 class descriptors_used_up {
