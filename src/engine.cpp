@@ -107,6 +107,9 @@ engine::engine(engine_options &&options, kernel_aio &kernel, io_context_t kernel
 
 engine::~engine()
 {
+	if (!forked())
+		drain();
+	// Also when a callback or wait_cb of the drain forked, and this is the child.
 	if (forked()) {
 		// The kernel context and the requests in it are the parent's, and so are the
 		// worker threads, which do not exist in this process. An io_uring ring reached the
@@ -119,7 +122,6 @@ engine::~engine()
 		::close(eventfd_);
 		return;
 	}
-	drain();
 	if (kernel_lost_ == 0)
 		kernel_.destroy(kernel_context_);
 	::close(eventfd_);
@@ -405,6 +407,8 @@ void engine::send_blocking_to_workers() noexcept
 // duplicate (-EMFILE), no memory.
 int engine::to_worker(iocb &block, int done) noexcept
 {
+	if (forked()) [[unlikely]]
+		return -ECHILD; // a callback forked: the threads, and their lock, are the parent's
 	// Waits for a worker's completion and the kernel's together are on the eventfd.
 	if (int err = attach_eventfd(); err < 0)
 		return err;
@@ -912,6 +916,8 @@ void engine::drain()
 		send_queue();
 		reap_error_ = 0; // only this round's reap counts: an old error may have passed
 		int ran = run_ready();
+		if (forked()) [[unlikely]]
+			return; // a callback or wait_cb forked: the requests are the parent's
 		if (in_kernel_ == 0 && queue_.empty() && completing_.empty() && deferred_.empty())
 			return;
 		if (ran > 0)

@@ -18,11 +18,11 @@
 #include "direct_files.hpp"
 #include "file_devices.hpp"
 #include "fixed_vector.hpp"
-#include "fork_generation.hpp"
 #include "kaio/inplace_function.hpp"
 #include "kaio/operation.hpp"
 #include "kernel_aio.hpp"
 #include "nowait_refusals.hpp"
+#include "process_token.hpp"
 #include "request_slot.hpp"
 #include "request_validation.hpp"
 
@@ -74,7 +74,10 @@ public:
 	bool in_callback() const noexcept { return callback_depth_ > 0; }
 	bool in_wait_callback() const noexcept { return waits_running_ > 0; }
 	// True in a child of the process that created the context: every call then answers -ECHILD.
-	bool forked() const noexcept { return creator_generation_ != current_fork_generation(); }
+	bool forked() const noexcept
+	{
+		return creator_token_ != token_location_->load(std::memory_order_relaxed);
+	}
 
 private:
 	// Room on the stack for one io_getevents; more are reaped in further calls.
@@ -143,7 +146,8 @@ private:
 	request_slot *slot_of_key(int key) noexcept;
 	int index_of(const request_slot &slot) const noexcept;
 
-	unsigned creator_generation_ = current_fork_generation();
+	std::atomic<std::uint64_t> *const token_location_ = process_token_location();
+	const std::uint64_t creator_token_ = process_token();
 	kernel_aio &kernel_;
 	io_context_t kernel_context_;
 	kaio::backend backend_; // aio or uring

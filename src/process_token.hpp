@@ -1,19 +1,23 @@
-// Which process a context belongs to, without a getpid() system call: a pthread_atfork child
-// handler bumps a process-wide generation, and a context remembers the one it was created in.
-// After fork() the child has a copy of the parent's contexts, but the kernel's AIO context is
-// the parent's alone: the child must neither submit to it nor reap the parent's completions.
+// Which process a context belongs to, without a getpid() system call: each process has a token,
+// a number that is 0 in any child until the child asks for its own, and a context remembers the
+// token of the process that created it. After fork() the child has a copy of the parent's
+// contexts, but the kernel's AIO context is the parent's alone: the child must neither submit
+// to it nor reap the parent's completions.
+//
+// The token lives in a page mapped MADV_WIPEONFORK, which the kernel hands every child zeroed,
+// however it was made (fork, _Fork, a raw clone without CLONE_VM); a pthread_atfork handler
+// zeroes it too, for where that page could not be had.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 
 namespace kaio::detail {
 
-// Written only in a fork child, before it has a second thread; relaxed loads cost a plain load.
-extern std::atomic<unsigned> fork_generation;
+// Where this process's token is; never null.
+std::atomic<std::uint64_t> *process_token_location() noexcept;
 
-inline unsigned current_fork_generation() noexcept
-{
-	return fork_generation.load(std::memory_order_relaxed);
-}
+// This process's token, made on the first call in each process; never 0.
+std::uint64_t process_token() noexcept;
 
 } // namespace kaio::detail

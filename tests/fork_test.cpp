@@ -263,6 +263,7 @@ TEST(Fork, CppContextInChildAnswersEchild)
 struct fork_in_user_code {
 	pid_t parent = ::getpid();
 	pid_t child = -1;
+	int child_status = 0;
 	int callbacks = 0;
 
 	void fork_once()
@@ -272,10 +273,10 @@ struct fork_in_user_code {
 		child = ::fork();
 		if (child == 0) {
 			::prctl(PR_SET_PDEATHSIG, SIGKILL);
+			::alarm(60); // a child that hangs in the library ends here, and says so
 			return;
 		}
-		int status = 0;
-		while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+		while (::waitpid(child, &child_status, 0) < 0 && errno == EINTR) {
 		}
 	}
 	// In the child, back in the test from the library: it is done.
@@ -364,6 +365,69 @@ TEST(Fork, ChildForkedByWaitCbLeavesTheParentsCompletionsToTheParent)
 		GTEST_SKIP() << "reads of " << file.path() << " never made process() wait";
 	EXPECT_EQ(callbacks_run(done), static_cast<int>(stats_of(guard.ctx).submitted));
 	EXPECT_EQ(std::memcmp(into.data(), patterned(blocks, 0).data(), into.size()), 0);
+}
+
+// The drain of io_ctx_destroy runs callbacks too: a child forked by one of them returns into it,
+// and must leave it at once, without waiting for the parent's requests or joining the parent's
+// worker threads (those of a context that has run a buffered read).
+TEST(Fork, ChildForkedByACallbackOfDestroyLeavesIt)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	ASSERT_NO_FATAL_FAILURE(write_patterned(file.fd(), 1, 0));
+	int buffered = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(buffered, 0);
+	fork_in_user_code fork_point;
+	forking = &fork_point;
+	aligned_buffer into(block);
+	{
+		context_guard guard;
+		ASSERT_EQ(io_ctx_create(&guard.ctx, 4, nullptr), 0);
+		completion warm;
+		ASSERT_GT(io_ctx_read(&guard.ctx, buffered, into.data(), block, 0, record, &warm),
+			  0);
+		ASSERT_EQ(run_until_idle(guard.ctx), 0);
+		ASSERT_GT(io_ctx_read(&guard.ctx, file.fd(), into.data(), block, 0, count_and_fork,
+				      nullptr),
+			  0);
+	} // destroy: the read's callback forks
+	fork_point.end_if_child();
+	::close(buffered);
+	EXPECT_EQ(fork_point.callbacks, 1);
+	EXPECT_TRUE(WIFEXITED(fork_point.child_status) && WEXITSTATUS(fork_point.child_status) == 0)
+		<< "the child did not leave destroy (status " << fork_point.child_status << ")";
+}
+
+// A child made without the fork handlers (_Fork(3), a raw clone) is told too: the page that
+// holds the process's token comes to it zeroed.
+TEST(Fork, ChildMadeWithoutTheForkHandlersGetsEchild)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	ASSERT_NO_FATAL_FAILURE(write_patterned(file.fd(), 1, 0));
+	aligned_buffer into(block);
+	completion read;
+	context_guard guard;
+	ASSERT_EQ(io_ctx_create(&guard.ctx, 4, nullptr), 0);
+	ASSERT_GT(io_ctx_read(&guard.ctx, file.fd(), into.data(), block, 0, record, &read), 0);
+	pid_t child = ::_Fork();
+	ASSERT_GE(child, 0) << std::strerror(errno);
+	if (child == 0) {
+		::alarm(60); // a destroy that waits for the parent's request ends here
+		int processed = io_ctx_process(&guard.ctx);
+		io_ctx_destroy(&guard.ctx);
+		::_exit(processed == -ECHILD && read.calls == 0 ? 0 : 1);
+	}
+	int status = 0;
+	while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		ADD_FAILURE() << "the child reaped the parent's read, or hung (status " << status
+			      << ")";
+		guard.ctx = io_ctx{}; // what the child took never completes here: no destroy
+		return;
+	}
+	EXPECT_EQ(run_until_idle(guard.ctx), 0);
+	EXPECT_EQ(read.calls, 1);
+	EXPECT_EQ(read.result, block_result);
 }
 
 } // namespace
