@@ -16,6 +16,7 @@ std::atomic<std::uint64_t> *map_token_page() noexcept
 {
 	auto page_size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 	void *page = ::mmap(nullptr, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    // cppcheck-suppress invalidFunctionArg ; MAP_ANONYMOUS takes fd -1
 			    -1, 0);
 	if (page == MAP_FAILED)
 		return &fallback_token;
