@@ -83,6 +83,7 @@ engine::engine(engine_options &&options, kernel_aio &kernel, io_context_t kernel
 	  capacity_(options.capacity), defer_submit_(options.defer_submit),
 	  submit_early_(options.submit_early), wait_in_getevents_(options.wait_in_getevents),
 	  routes_blocking_files_(backend == kaio::backend::aio && !options.direct_only),
+	  one_issuer_(backend == kaio::backend::uring && options.single_thread),
 	  wait_(std::move(options.wait)),
 	  slots_(new request_slot[static_cast<std::size_t>(capacity_)]),
 	  inline_iov_(new iovec[static_cast<std::size_t>(capacity_) * inline_iovecs]),
@@ -305,7 +306,16 @@ int engine::flush()
 {
 	if (forked())
 		return -ECHILD;
+	if (foreign_thread()) [[unlikely]]
+		return -EEXIST;
 	return send_queue();
+}
+
+// Another thread's call on a single-issuer ring answers -EEXIST before it touches anything:
+// the issuer's queue, its callbacks due, its eventfd's count (which its event loop waits on).
+bool engine::foreign_thread() noexcept
+{
+	return one_issuer_ && kernel_.serves_another_thread(kernel_context_);
 }
 
 // Sends the queue in as few io_submit calls as the kernel allows, in order. Afterwards the queue
@@ -475,8 +485,9 @@ int engine::process(bool may_wait)
 {
 	if (forked())
 		return -ECHILD;
-	if (send_queue() == -EEXIST) [[unlikely]]
-		return -EEXIST; // not the issuer (IO_CTX_SINGLE_THREAD): run nothing here
+	if (foreign_thread()) [[unlikely]]
+		return -EEXIST;
+	send_queue();
 	// Drain before reaping, so that a completion after the reap makes the fd readable again and
 	// a level-triggered epoll sleeps until then instead of spinning on a spent count.
 	if (!may_wait && eventfd_attached_)
@@ -512,8 +523,6 @@ int engine::process(bool may_wait)
 	// which wakes a level-triggered loop but not an edge-triggered one: a fresh write does.
 	if (!may_wait && silent_in_kernel_ > 0) [[unlikely]]
 		signal_eventfd();
-	if (ran == 0 && reap_error_ == -EEXIST) [[unlikely]]
-		return std::exchange(reap_error_, 0); // not the issuer (IO_CTX_SINGLE_THREAD)
 	return ran > 0 ? ran : static_cast<int>(stats_.completed - completed_before);
 }
 
@@ -822,6 +831,8 @@ int engine::cancel(int key)
 {
 	if (forked())
 		return -ECHILD;
+	if (foreign_thread()) [[unlikely]]
+		return -EEXIST;
 	request_slot *slot = slot_of_key(key);
 	if (slot == nullptr) {
 		auto deferred =
@@ -867,8 +878,6 @@ int engine::cancel_in_kernel(request_slot &slot)
 		complete(slot, result);
 		return result == -ECANCELED ? 0 : -EINPROGRESS;
 	}
-	if (rc == -EEXIST)
-		return rc; // not the issuer of an IO_CTX_SINGLE_THREAD ring
 	if (rc != -EINPROGRESS)
 		return -EINPROGRESS;
 	constexpr int pending = INT_MIN;

@@ -116,6 +116,7 @@ private:
 	static void skip_bytes_done(iocb &block, int done) noexcept;
 	void reject_queue_head(int error);
 	int refuse_foreign_thread();
+	bool foreign_thread() noexcept;
 	void reject(iocb &block, int error);
 	int run_ready();
 	int run_completing();
@@ -168,6 +169,8 @@ private:
 	// AIO would block on files without O_DIRECT: look for them, unless the caller promised
 	// there are none (IO_CTX_DIRECT_ONLY). io_uring never blocks on any.
 	bool routes_blocking_files_;
+	// IO_CTX_SINGLE_THREAD on io_uring: only the thread of the first submission may use it.
+	const bool one_issuer_;
 	std::size_t early_batch_ = 1; // with submit_early: the queue length that sends it now
 	wait_callback wait_;
 

@@ -48,6 +48,9 @@ public:
 	{
 		return 0;
 	}
+	// Whether this thread is not the one a single-issuer context serves (io_uring's
+	// IORING_SETUP_SINGLE_ISSUER, fixed at the first submission).
+	virtual bool serves_another_thread(io_context_t /*context*/) { return false; }
 	// Requests sent so far with a registered buffer.
 	virtual std::uint64_t fixed_buffer_requests(io_context_t /*context*/) { return 0; }
 	// Which filesystem a request's fd lives on: asked once per descriptor of a batch, and

@@ -234,6 +234,11 @@ public:
 		return 0;
 	}
 
+	bool serves_another_thread(io_context_t context) override
+	{
+		return context_of(context).foreign_thread();
+	}
+
 	std::uint64_t fixed_buffer_requests(io_context_t context) override
 	{
 		return context_of(context).fixed_buffer_requests;

@@ -540,6 +540,30 @@ TEST(UringBackend, SingleThreadContextKeepsTheIssuersQueueFromAnotherThread)
 	EXPECT_EQ(queued.result, static_cast<int>(block));
 }
 
+// Another thread's poll leaves the issuer's eventfd as it was: drained, the issuer's event loop
+// would sleep through the completion it signals.
+TEST(UringBackend, SingleThreadContextKeepsItsEventfdFromAnotherThread)
+{
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 2, IO_CTX_SINGLE_THREAD);
+	pipe_pair pipe;
+	aligned_buffer in(block);
+	completion read;
+	ASSERT_GT(io_ctx_read(&context.ctx, pipe.read_end(), in.data(), block, 0, record, &read),
+		  0);
+	pollfd readable{io_ctx_eventfd(&context.ctx), POLLIN, 0};
+	ASSERT_GE(readable.fd, 0);
+	ASSERT_EQ(::write(pipe.write_end(), "a", 1), 1);
+	ASSERT_EQ(::poll(&readable, 1, 60'000), 1); // the read's completion is signalled
+	std::thread other([&] { EXPECT_EQ(io_ctx_poll(&context.ctx), -EEXIST); });
+	other.join();
+	EXPECT_EQ(::poll(&readable, 1, 0), 1) << "another thread drained the issuer's eventfd";
+	EXPECT_EQ(read.calls, 0);
+	EXPECT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(read.calls, 1);
+	EXPECT_EQ(read.result, 1);
+}
+
 // Another thread's look for completions must not wait for ones that only the issuer can
 // bring in (the kernel posts them when the issuer enters it): process, poll and cancel answer
 // -EEXIST, and the request completes on its own thread.
