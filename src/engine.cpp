@@ -683,8 +683,7 @@ int engine::reap_workers()
 	if (on_workers_ == 0)
 		return 0;
 	if (forked()) [[unlikely]]
-		return 0; // by a callback: the threads, and the lock they may hold, are the
-			  // parent's
+		return 0; // forked by a callback: the threads, and their lock, are the parent's
 	int ran = 0;
 	io_event events[reap_batch];
 	for (int got; (got = workers_.take(events, reap_batch)) > 0;) {
