@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <new>
 
+#include "request_kind.hpp"
+
 namespace kaio::detail {
 namespace {
 
@@ -51,13 +53,9 @@ long transfer(const iocb &request, int fd)
 // when the device answers.
 bool may_wait_for_ever(const iocb &request, int fd)
 {
-	bool reads =
-		request.aio_lio_opcode == IO_CMD_PREAD || request.aio_lio_opcode == IO_CMD_PREADV;
-	bool writes =
-		request.aio_lio_opcode == IO_CMD_PWRITE || request.aio_lio_opcode == IO_CMD_PWRITEV;
-	if (!reads && !writes)
-		return false;
-	pollfd ready{fd, static_cast<short>(reads ? POLLIN : POLLOUT), 0};
+	if (!is_read(request) && !is_write(request))
+		return false; // a sync
+	pollfd ready{fd, static_cast<short>(is_read(request) ? POLLIN : POLLOUT), 0};
 	return ::poll(&ready, 1, 0) == 0;
 }
 

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "backend_choice.hpp"
+#include "request_kind.hpp"
 
 namespace kaio::detail {
 namespace {
@@ -23,11 +24,6 @@ namespace {
 int result_of(const io_event &event)
 {
 	return static_cast<int>(static_cast<long>(event.res));
-}
-
-bool is_read(const iocb &block)
-{
-	return block.aio_lio_opcode == IO_CMD_PREAD || block.aio_lio_opcode == IO_CMD_PREADV;
 }
 
 // Whether AIO signals the eventfd when the request completes (IOCB_FLAG_RESFD, io_set_eventfd).
@@ -661,7 +657,7 @@ bool engine::ends_at_end_of_file(const iocb &block, int done) noexcept
 void engine::skip_bytes_done(iocb &block, int done) noexcept
 {
 	block.u.c.offset += done;
-	if (block.aio_lio_opcode == IO_CMD_PREAD || block.aio_lio_opcode == IO_CMD_PWRITE) {
+	if (has_one_buffer(block)) {
 		block.u.c.buf = static_cast<std::byte *>(block.u.c.buf) + done;
 		block.u.c.nbytes -= static_cast<unsigned long>(done);
 		return;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "registered_buffers.hpp"
+#include "request_kind.hpp"
 
 namespace kaio::detail {
 namespace {
@@ -342,9 +343,7 @@ private:
 			return;
 		for (; first < end; ++first) {
 			const iocb &request = **first;
-			bool data = request.aio_lio_opcode == IO_CMD_PREAD ||
-				    request.aio_lio_opcode == IO_CMD_PWRITE;
-			if (data &&
+			if (has_one_buffer(request) &&
 			    registered_index(uring, request.u.c.buf,
 					     static_cast<unsigned>(request.u.c.nbytes)) >= 0)
 				--uring.fixed_buffer_requests;
