@@ -22,6 +22,23 @@ void expect_refused(const fs::path &source, const fs::path &destination, const s
 	EXPECT_EQ(result.output.find("MiB/s"), std::string::npos) << "a summary claims success";
 }
 
+// A copy whose -v summary cannot be written (stdout on a full disk) does not claim success.
+TEST(KaioCpErrors, SummaryThatCannotBeWrittenFails)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	if (!fs::exists("/dev/full"))
+		GTEST_SKIP() << "no /dev/full here";
+	fs::path source = scratch.directory() / "source";
+	fs::path destination = scratch.directory() / "destination";
+	write_random_file(source, 10000);
+	command_result result = run_command("{ " + std::string(KAIO_CP) + " -v " +
+					    operands(source, destination) + " >/dev/full; }");
+	EXPECT_EQ(result.exit_status, 1);
+	EXPECT_EQ(result.output,
+		  "kaio-cp: cannot write to standard output: No space left on device\n");
+	EXPECT_EQ(first_difference(source, destination), std::nullopt) << "the copy itself failed";
+}
+
 TEST(KaioCpErrors, MissingSource)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(scratch);

@@ -1,6 +1,7 @@
 // The command line: --help, --version, and bad usage, which exits with status 2.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 
 #include "kaio_cp.hpp"
@@ -30,6 +31,22 @@ TEST(KaioCpUsage, VersionIsTheProjectVersion)
 	command_result result = run_kaio_cp("--version");
 	EXPECT_EQ(result.exit_status, 0) << result.output;
 	EXPECT_EQ(result.output, "kaio-cp " KAIO_VERSION " (libkaio " KAIO_VERSION ")\n");
+}
+
+// What kaio-cp prints must reach standard output, or the run fails (run_command collects the
+// braces' stderr).
+TEST(KaioCpUsage, HelpOrVersionThatCannotBeWrittenFails)
+{
+	if (!std::filesystem::exists("/dev/full"))
+		GTEST_SKIP() << "no /dev/full here";
+	for (const char *option : {"--help", "--version"}) {
+		command_result result =
+			run_command("{ " + std::string(KAIO_CP) + " " + option + " >/dev/full; }");
+		EXPECT_EQ(result.exit_status, 1) << option;
+		EXPECT_EQ(result.output,
+			  "kaio-cp: cannot write to standard output: No space left on device\n")
+			<< option;
+	}
 }
 
 TEST(KaioCpUsage, MissingOperandsExitTwo)

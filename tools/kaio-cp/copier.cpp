@@ -70,6 +70,8 @@ void copier::on_read(block &current, int result)
 {
 	if (result < 0)
 		return fail(io_failure("read", job_.source.path, current.position(), -result));
+	if (!first_error_.empty())
+		return; // stop submitting: the block rests
 	current.transferred += static_cast<std::size_t>(result);
 	if (current.transferred >= current.data_bytes)
 		return start_write(current);
@@ -100,6 +102,8 @@ void copier::on_write(block &current, int result)
 	if (result < 0)
 		return fail(
 			io_failure("write", job_.destination.path, current.position(), -result));
+	if (!first_error_.empty())
+		return; // stop submitting: the block rests
 	current.transferred += static_cast<std::size_t>(result);
 	if (current.transferred >= current.io_bytes) {
 		copied_ += current.data_bytes;

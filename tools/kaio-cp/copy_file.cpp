@@ -19,11 +19,26 @@ transfer transfer_of(file_end source, file_end destination, std::uint64_t size,
 	return {std::move(source), std::move(destination), size, wanted.block_size, wanted.iodepth};
 }
 
+// The AIO context and the buffers, which may be refused (aio-max-nr, memory) before a byte of
+// the destination has changed.
+copier ready_pipeline(const source_file &source, const destination_file &destination,
+		      const options &wanted)
+{
+	try {
+		return copier(
+			transfer_of(end_of(source), end_of(destination), source.size, wanted));
+	} catch (...) {
+		discard_if_created(destination);
+		throw;
+	}
+}
+
 // Returns the seconds the I/O took, without the set-up and tear-down of the pipeline: the
 // kernel's io_destroy alone may take tens of milliseconds.
 double copy_blocks(const source_file &source, destination_file &destination, const options &wanted)
 {
-	copier pipeline(transfer_of(end_of(source), end_of(destination), source.size, wanted));
+	copier pipeline = ready_pipeline(source, destination, wanted);
+	truncate_for_writing(destination);
 	auto start = std::chrono::steady_clock::now();
 	{
 		progress_bar bar("copy", source.size);

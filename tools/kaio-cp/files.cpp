@@ -98,9 +98,7 @@ destination_file open_destination(const std::string &path, const source_file &so
 	try {
 		enable_direct_io(fd, path);
 	} catch (const failure &) {
-		// Leave nothing behind for a copy that never started.
-		if (file.created)
-			::unlink(path.c_str());
+		discard_if_created(file);
 		throw;
 	}
 	// Also for an existing file, which O_CREAT's mode does not touch, and despite the umask.
@@ -108,10 +106,19 @@ destination_file open_destination(const std::string &path, const source_file &so
 	// here (EPERM), with the file still whole.
 	if (::fchmod(fd, source.permissions) < 0)
 		throw system_failure(fmt::format("cannot set the permissions of {}", path), errno);
-	// Truncated only now, so that a refused copy leaves an existing file as it was.
-	if (::ftruncate(fd, 0) < 0)
-		throw system_failure(fmt::format("cannot truncate {}", path), errno);
 	return file;
+}
+
+void discard_if_created(const destination_file &file) noexcept
+{
+	if (file.created)
+		::unlink(file.path.c_str());
+}
+
+void truncate_for_writing(const destination_file &file)
+{
+	if (::ftruncate(file.fd.get(), 0) < 0)
+		throw system_failure(fmt::format("cannot truncate {}", file.path), errno);
 }
 
 file_end end_of(const source_file &file)

@@ -31,9 +31,16 @@ struct destination_file {
 // Opens a regular file for reading with O_DIRECT: the source, and both files for --verify.
 source_file open_source(const std::string &path);
 
-// Creates `path`, or truncates it, with O_DIRECT and the source's permission bits. Refuses the
-// source itself.
+// Creates or opens `path` with O_DIRECT and the source's permission bits, leaving an existing
+// file's bytes as they are. Refuses the source itself.
 destination_file open_destination(const std::string &path, const source_file &source);
+
+// Leaves nothing behind for a copy that never started: removes the file if this run created it.
+void discard_if_created(const destination_file &file) noexcept;
+
+// Empties the destination: done only once the copy is ready to write, so that a copy refused
+// before (no AIO context, no memory for the buffers) leaves an existing file whole.
+void truncate_for_writing(const destination_file &file);
 
 file_end end_of(const source_file &file);
 file_end end_of(const destination_file &file);

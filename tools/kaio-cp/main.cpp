@@ -2,6 +2,7 @@
 // Exit status: 0 copied (and verified), 1 failed, 2 bad usage.
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include "byte_size.hpp"
@@ -23,19 +24,32 @@ void print_summary(const kaio::cp::options &wanted, const kaio::cp::copy_report 
 		   report.seconds, mib_per_second, wanted.verify ? ", verified" : "");
 }
 
+// What was printed (the summary, --help, --version) reached standard output, or the run fails:
+// a summary lost to a full disk is no success.
+int flushed(int exit_status)
+{
+	// CLI11 prints --help and --version through std::cout, whose std::endl flushes: the
+	// error stays in the stream's error indicator.
+	if (std::fflush(stdout) == 0 && std::ferror(stdout) == 0)
+		return exit_status;
+	fmt::print(stderr, "kaio-cp: cannot write to standard output: {}\n",
+		   kaio::cp::reason_of(errno));
+	return copy_failed;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
 	kaio::cp::command_line command = kaio::cp::parse_command_line(argc, argv);
 	if (!command.wanted)
-		return command.exit_status;
+		return flushed(command.exit_status);
 	const kaio::cp::options &wanted = *command.wanted;
 	try {
 		kaio::cp::copy_report report = kaio::cp::copy_file(wanted);
 		if (wanted.verbose)
 			print_summary(wanted, report);
-		return 0;
+		return flushed(0);
 	} catch (const kaio::cp::failure &error) {
 		fmt::print(stderr, "kaio-cp: {}\n", error.what());
 		return copy_failed;
