@@ -31,6 +31,33 @@ operation sync_operation(opcode op, int fd)
 	return {op, fd, nullptr, 0, nullptr, 0, 0};
 }
 
+// Deletes the engine, or, from one of its callbacks or its wait callable, leaves that to the
+// call that ran them (see engine::abandon): deleting it there would free it under its own
+// process().
+void release(detail::engine *core) noexcept
+{
+	if (core == nullptr)
+		return;
+	if (core->running_user_code())
+		core->abandon();
+	else
+		delete core;
+}
+
+// Runs `call` on the engine, which the callbacks it runs may abandon. A moved-from context has
+// no engine: its calls answer -EINVAL, as the C API's do on a destroyed io_ctx, and never run a
+// callback. Touches no member of the context after the call: it may be gone.
+template <class Call>
+int on_engine(detail::engine *core, Call call)
+{
+	if (core == nullptr)
+		return -EINVAL;
+	int result = call(*core);
+	if (core->abandoned() && !core->running_user_code())
+		delete core;
+	return result;
+}
+
 } // namespace
 
 context::context(int capacity, context_options options)
@@ -54,25 +81,23 @@ context::context(int capacity, context_options options)
 
 context::~context()
 {
-	delete engine_;
+	release(std::exchange(engine_, nullptr));
 }
 
 context::context(context &&other) noexcept : engine_(std::exchange(other.engine_, nullptr)) {}
 
 context &context::operator=(context &&other) noexcept
 {
-	if (this != &other) {
-		delete engine_;
-		engine_ = std::exchange(other.engine_, nullptr);
-	}
+	if (this != &other)
+		release(std::exchange(engine_, std::exchange(other.engine_, nullptr)));
 	return *this;
 }
 
-// A moved-from context has no engine: its calls answer -EINVAL, as the C API's do on a destroyed
-// io_ctx, and never run a callback.
 int context::submit(const operation &what, completion_callback on_complete)
 {
-	return engine_ == nullptr ? -EINVAL : engine_->submit(what, std::move(on_complete));
+	return on_engine(engine_, [&](detail::engine &core) {
+		return core.submit(what, std::move(on_complete));
+	});
 }
 
 int context::read(int fd, std::span<std::byte> buffer, std::int64_t offset,
@@ -142,22 +167,22 @@ io_awaitable context::fdatasync(int fd)
 
 int context::cancel(int key)
 {
-	return engine_ == nullptr ? -EINVAL : engine_->cancel(key);
+	return on_engine(engine_, [key](detail::engine &core) { return core.cancel(key); });
 }
 
 int context::process()
 {
-	return engine_ == nullptr ? -EINVAL : engine_->process();
+	return on_engine(engine_, [](detail::engine &core) { return core.process(); });
 }
 
 int context::poll()
 {
-	return engine_ == nullptr ? -EINVAL : engine_->poll();
+	return on_engine(engine_, [](detail::engine &core) { return core.poll(); });
 }
 
 int context::flush()
 {
-	return engine_ == nullptr ? -EINVAL : engine_->flush();
+	return on_engine(engine_, [](detail::engine &core) { return core.flush(); });
 }
 
 int context::eventfd() const noexcept

@@ -73,6 +73,12 @@ public:
 	context_stats stats() const noexcept;
 	bool in_callback() const noexcept { return callback_depth_ > 0; }
 	bool in_wait_callback() const noexcept { return waits_running_ > 0; }
+	bool running_user_code() const noexcept { return in_callback() || in_wait_callback(); }
+	// The C++ context was destroyed by a callback or the wait callable it ran (a coroutine
+	// that owned it came to its end): the context's call that ran them deletes the engine as
+	// it returns, draining what is still in flight, as the destructor would have.
+	void abandon() noexcept { abandoned_ = true; }
+	bool abandoned() const noexcept { return abandoned_; }
 	// True in a child of the process that created the context: every call then answers -ECHILD.
 	bool forked() const noexcept
 	{
@@ -200,6 +206,7 @@ private:
 	blocking_pool workers_;
 	int callback_depth_ = 0;
 	int waits_running_ = 0; // calls of wait_ not yet returned (fibers may nest them)
+	bool abandoned_ = false;
 	// Back-pressure from a callback (wait_for_free_slot()): while it waits, what completes
 	// frees its slot at once and has its callback run later, from deferred_, instead of inside
 	// the wait, where each callback could submit and wait in turn, a stack frame deeper each

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <span>
 #include <stdexcept>
@@ -291,6 +292,19 @@ TEST(CppContext, FsyncAndFdatasyncCompleteWithZero)
 	ASSERT_EQ(run(ctx), 0);
 	EXPECT_EQ(fsync_result, 0);
 	EXPECT_EQ(fdatasync_result, 0);
+}
+
+// An empty std::function is no callback, as nullptr is: the request runs and nothing is called.
+TEST(CppContext, EmptyStdFunctionAsCallbackRunsTheRequestAlone)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	write_pattern_through_kernel(file.fd(), block);
+	kaio::context ctx(1);
+	kaio::aligned_buffer buffer(block);
+	ASSERT_GT(ctx.read(file.fd(), buffer, 0, std::function<void(int)>()), 0);
+	ASSERT_EQ(run(ctx), 0);
+	EXPECT_TRUE(holds_pattern(buffer, 0));
+	EXPECT_EQ(ctx.stats().completed, 1u);
 }
 
 TEST(CppContext, SubmissionErrorIsReturnedAndItsCallbackNeverRuns)
@@ -607,6 +621,18 @@ TEST(AlignedBuffer, ConvertsToSpansOfBytes)
 	EXPECT_EQ(readable.data(), buffer.data());
 	EXPECT_EQ(readable.size(), buffer.size());
 	static_assert(!std::is_convertible_v<const kaio::aligned_buffer &, std::span<std::byte>>);
+	// A temporary's view would outlive it: `ctx.read(fd, kaio::aligned_buffer(4096), ...)`
+	// would have the kernel write into freed memory.
+	static_assert(!std::is_convertible_v<kaio::aligned_buffer, std::span<std::byte>>);
+	static_assert(!std::is_convertible_v<kaio::aligned_buffer, std::span<const std::byte>>);
+}
+
+// operator new's alignment must be a power of two: anything else is undefined behaviour there.
+TEST(AlignedBuffer, AlignmentNotAPowerOfTwoThrowsBadAlloc)
+{
+	for (std::size_t alignment : {std::size_t{0}, std::size_t{3000}, std::size_t{4097}})
+		EXPECT_THROW(kaio::aligned_buffer(block, alignment), std::bad_alloc)
+			<< "alignment " << alignment;
 }
 
 // --- coroutines -----------------------------------------------------------------------------
@@ -640,6 +666,81 @@ TEST(CppCoroutines, CoAwaitReadPastEndOfFileYieldsShortCount)
 	EXPECT_TRUE(finished);
 	EXPECT_EQ(result, block_bytes);
 	EXPECT_TRUE(holds_pattern(buffer.span().first(block), 0));
+}
+
+namespace {
+
+// A coroutine that owns its context: it ends inside the callback of its last co_await, and so
+// destroys the context from inside the context's own process(). `published` points at the
+// context while it lives; `other` is a read left in flight when it ends.
+task read_with_own_context(int fd, std::span<std::byte> buffer, std::span<std::byte> other,
+			   int &result, int &other_result, kaio::context *&published)
+{
+	kaio::context ctx(2);
+	published = &ctx;
+	if (ctx.read(fd, other, 0, [&other_result](int r) { other_result = r; }) < 0)
+		other_result = -1;
+	result = co_await ctx.read(fd, buffer, 0);
+	published = nullptr;
+}
+
+// Keeps its frame after it ends, so that a test may destroy it while it is suspended.
+struct held_task {
+	struct promise_type {
+		held_task get_return_object() noexcept
+		{
+			return {std::coroutine_handle<promise_type>::from_promise(*this)};
+		}
+		std::suspend_never initial_suspend() noexcept { return {}; }
+		std::suspend_always final_suspend() noexcept { return {}; }
+		void return_void() noexcept {}
+		void unhandled_exception() noexcept { std::terminate(); }
+	};
+	std::coroutine_handle<promise_type> handle;
+};
+
+held_task read_and_hold(kaio::context &ctx, int fd, std::span<std::byte> buffer)
+{
+	(void)co_await ctx.read(fd, buffer, 0);
+}
+
+} // namespace
+
+// Its context goes when the process() that ran the callback returns, after the read still in
+// flight has completed, as the destructor would have it (ASan and UBSan runs catch any use of
+// the freed context or engine on the way out).
+TEST(CppCoroutines, CoroutineOwningItsContextMayEndInItsCallback)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	write_pattern_through_kernel(file.fd(), block);
+	kaio::aligned_buffer buffer(block);
+	kaio::aligned_buffer other(block);
+	int result = 0;
+	int other_result = 0;
+	kaio::context *published = nullptr;
+	read_with_own_context(file.fd(), buffer, other, result, other_result, published);
+	while (published != nullptr)
+		ASSERT_GE(published->process(), 0);
+	EXPECT_EQ(result, block_bytes);
+	EXPECT_EQ(other_result, block_bytes);
+	EXPECT_TRUE(holds_pattern(buffer, 0));
+	EXPECT_TRUE(holds_pattern(other, 0));
+}
+
+// The kernel still owns the buffer in flight, and the completion would resume a coroutine that
+// is gone: the program ends with a message instead of corrupting memory.
+TEST(CppCoroutinesDeathTest, CoroutineDestroyedWhileSuspendedOnItsIoEndsTheProgram)
+{
+	GTEST_FLAG_SET(death_test_style, "threadsafe");
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	EXPECT_DEATH(
+		{
+			kaio::context ctx(1);
+			kaio::aligned_buffer buffer(block);
+			held_task reader = read_and_hold(ctx, file.fd(), buffer);
+			reader.handle.destroy();
+		},
+		"kaio: a coroutine was destroyed while suspended on its I/O");
 }
 
 TEST(CppCoroutines, SubmissionErrorResumesAtOnceWithEbadf)

@@ -2,6 +2,7 @@
 // it calls what was stored, moves like a unique_ptr, and destroys each captured object once.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -86,6 +87,18 @@ TEST(InplaceFunction, NullFunctionPointerGivesEmptyObject)
 	EXPECT_FALSE(f);
 	EXPECT_FALSE(int_function());
 	EXPECT_FALSE(int_function(nullptr));
+}
+
+// An empty wrapper is no callable: stored, it would throw std::bad_function_call, or call null.
+TEST(InplaceFunction, EmptyFunctionWrapperGivesEmptyObject)
+{
+	int_function from_std_function = std::function<int(int)>();
+	EXPECT_FALSE(from_std_function);
+	int_function from_smaller = kaio::inplace_function<int(int), 8>();
+	EXPECT_FALSE(from_smaller);
+	int_function full = std::function<int(int)>(&twice);
+	ASSERT_TRUE(full);
+	EXPECT_EQ(full(4), 8);
 }
 
 TEST(InplaceFunction, MutableLambdaKeepsItsStateBetweenCalls)

@@ -2,6 +2,7 @@
 // freed with the object.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstring>
 #include <limits>
@@ -17,7 +18,7 @@ public:
 
 	aligned_buffer() noexcept = default;
 
-	// Throws std::bad_alloc. `alignment` must be a power of two.
+	// Throws std::bad_alloc, also when `alignment` is not a power of two.
 	explicit aligned_buffer(std::size_t size, std::size_t alignment = default_alignment)
 		: data_(allocate(size, alignment)), size_(size), alignment_(alignment)
 	{
@@ -53,16 +54,22 @@ public:
 
 	std::span<std::byte> span() noexcept { return {data_, size_}; }
 	std::span<const std::byte> span() const noexcept { return {data_, size_}; }
-	operator std::span<std::byte>() noexcept { return span(); }             // NOLINT
-	operator std::span<const std::byte>() const noexcept { return span(); } // NOLINT
+	// Not from a temporary, which would be freed while the I/O given the view is still in
+	// flight: `ctx.read(fd, aligned_buffer(4096), ...)` does not compile.
+	operator std::span<std::byte>() &noexcept { return span(); }             // NOLINT
+	operator std::span<const std::byte>() const &noexcept { return span(); } // NOLINT
+	operator std::span<std::byte>() && = delete;
+	operator std::span<const std::byte>() const && = delete;
 
 private:
 	// No object may be larger than PTRDIFF_MAX. Checked here because libstdc++ 12 rounds the
 	// size up to the alignment without looking for wrap-around: for a size within `alignment`
 	// of SIZE_MAX it hands back a few bytes instead of throwing.
+	// And an alignment that is not a power of two is undefined behaviour for operator new.
 	static std::byte *allocate(std::size_t size, std::size_t alignment)
 	{
-		if (size > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max()))
+		if (size > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max()) ||
+		    !std::has_single_bit(alignment))
 			throw std::bad_alloc();
 		return static_cast<std::byte *>(::operator new(size, std::align_val_t(alignment)));
 	}

@@ -5,8 +5,10 @@
 // The rules of the C API hold (see io_ctx.h): a submission returns a key > 0 or a negative errno;
 // each key's callback runs exactly once, from process(), poll(), cancel(), a submission that
 // waited for a slot, or the destructor; buffers stay valid until then; one thread at a time per
-// context. A callback or a wait callable must not throw (the program ends if it does), and a
-// callback must not destroy its context.
+// context. A callback or a wait callable must not throw (the program ends if it does). One may
+// destroy its context (a coroutine that owns the context does when it ends after its last
+// co_await): the context's call that ran it then waits for what is still in flight, as the
+// destructor does, and frees it as it returns.
 // In a fork child, every member on a context created by the parent returns -ECHILD (stats() is
 // all zeros) and the destructor frees the child's copy only (see io_ctx.h). A moved-from
 // context answers -EINVAL (stats() all zeros, backend() from_environment) until it is assigned
@@ -18,6 +20,8 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <span>
 
 #include "kaio/inplace_function.hpp"
@@ -82,8 +86,8 @@ public:
 	int submit(const operation &what, completion_callback on_complete);
 
 	// The same as awaitables: co_await yields the result (bytes or a negative errno). An
-	// awaitable submits when awaited, not when made: the buffers (and an iovec array) must
-	// live until co_await, as for the calls above until the callback.
+	// awaitable submits when awaited, not when made. The buffers must live until the
+	// coroutine resumes; an iovec array only until co_await, which copies it.
 	[[nodiscard]] io_awaitable read(int fd, std::span<std::byte> buffer, std::int64_t offset);
 	[[nodiscard]] io_awaitable write(int fd, std::span<const std::byte> buffer,
 					 std::int64_t offset);
@@ -117,20 +121,41 @@ KAIO_API int dio_alignment(int fd, struct io_ctx_dio_alignment &alignment) noexc
 
 // Submits when awaited; resumes the awaiting coroutine from the context's process() with the
 // result. A submission error is the result at once, without suspending.
+//
+// A coroutine suspended here must not be destroyed (coroutine_handle::destroy()) before it
+// resumes: the kernel still owns its buffers, often in the frame, and the completion would
+// resume a coroutine that is gone. Doing so ends the program with a message, as destroying a
+// joinable std::thread does, rather than letting the kernel write into freed memory.
 class [[nodiscard]] io_awaitable {
 public:
 	io_awaitable(context &ctx, const operation &what) noexcept : context_(&ctx), what_(what) {}
+	io_awaitable(const io_awaitable &) = delete;
+	io_awaitable &operator=(const io_awaitable &) = delete;
+
+	~io_awaitable()
+	{
+		if (in_flight_) {
+			// The program ends whether or not stderr takes the message.
+			(void)std::fputs(
+				"kaio: a coroutine was destroyed while suspended on its I/O\n",
+				stderr);
+			std::abort();
+		}
+	}
 
 	bool await_ready() const noexcept { return false; }
 
 	bool await_suspend(std::coroutine_handle<> waiter)
 	{
+		in_flight_ = true;
 		int key = context_->submit(what_, [this, waiter](int result) {
 			result_ = result;
+			in_flight_ = false;
 			waiter.resume();
 		});
 		if (key < 0) {
 			result_ = key;
+			in_flight_ = false;
 			return false;
 		}
 		return true;
@@ -142,6 +167,7 @@ private:
 	context *context_;
 	operation what_;
 	int result_ = 0;
+	bool in_flight_ = false;
 };
 
 } // namespace kaio

@@ -15,6 +15,17 @@ namespace kaio {
 template <class Signature, std::size_t Capacity>
 class inplace_function;
 
+namespace detail {
+// Wrappers that may hold nothing: an empty one makes an empty inplace_function, as a null
+// pointer does, rather than one that calls nothing (std::bad_function_call, or a null call).
+template <class T>
+inline constexpr bool is_function_wrapper = false;
+template <class Signature>
+inline constexpr bool is_function_wrapper<std::function<Signature>> = true;
+template <class Signature, std::size_t Capacity>
+inline constexpr bool is_function_wrapper<inplace_function<Signature, Capacity>> = true;
+} // namespace detail
+
 template <class R, class... Args, std::size_t Capacity>
 class inplace_function<R(Args...), Capacity> {
 public:
@@ -100,6 +111,9 @@ private:
 		constexpr bool may_be_null = std::is_pointer_v<D> || std::is_member_pointer_v<D>;
 		if constexpr (may_be_null && !std::is_function_v<std::remove_reference_t<F>>) {
 			if (callable == nullptr)
+				return;
+		} else if constexpr (detail::is_function_wrapper<D>) {
+			if (!callable)
 				return;
 		}
 		::new (static_cast<void *>(storage_)) D(std::forward<F>(callable));
