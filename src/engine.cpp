@@ -361,44 +361,42 @@ int engine::send_queue()
 	return static_cast<int>(stats_.submitted - submitted_before);
 }
 
-// A filesystem without RWF_NOWAIT (tmpfs) refuses requests that carry it with EOPNOTSUPP: stop
-// asking it of that filesystem in that direction, and send this request, and those queued
-// behind it, again without it. One refused io_submit per filesystem and direction, counted.
+// A filesystem without RWF_NOWAIT (tmpfs, FUSE) refuses requests that carry it with EOPNOTSUPP:
+// stop asking it of that filesystem in that direction, and screen this request, and those queued
+// behind it, again: to the kernel without the flag, or to the workers. One refused io_submit per
+// filesystem and direction, counted.
 bool engine::refuses_nowait(iocb &block) noexcept
 {
 	if ((block.aio_rw_flags & RWF_NOWAIT) == 0)
 		return false;
 	if (nowait_refused_.note(block, devices_))
 		++stats_.nowait_refusals;
-	block.aio_rw_flags &= ~RWF_NOWAIT; // even where fstat could not say which filesystem
-	nowait_refused_.strip(queue_.begin(), queue_.end(), devices_);
+	screen_batch();
+	if (!queue_.empty() && queue_.front() == &block) // where statx could not say, too
+		block.aio_rw_flags &= ~RWF_NOWAIT;
 	return true;
 }
 
-// Before io_submit: requests on files that would block go to the workers, and RWF_NOWAIT comes
-// off those to filesystems that refused it.
+// Before io_submit, the requests that would put this thread to sleep in it go to the worker
+// threads: those on a file without O_DIRECT (or a pipe, a socket), which kernel AIO runs inside
+// io_submit, and those on a filesystem that refused RWF_NOWAIT and does not serve them from
+// memory. RWF_NOWAIT comes off those to a filesystem that refused it from memory.
 void engine::screen_batch() noexcept
 {
-	if (routes_blocking_files_)
-		send_blocking_to_workers();
-	if (nowait_refused_.any())
-		nowait_refused_.strip(queue_.begin(), queue_.end(), devices_);
-}
-
-// Kernel AIO runs a request on a file without O_DIRECT (or on a pipe, a socket) inside
-// io_submit, and this thread would sleep there: such requests go to the worker threads.
-void engine::send_blocking_to_workers() noexcept
-{
-	direct_files seen;
+	direct_files direct;
+	nowait_refusals::batch_screen refused(nowait_refused_, devices_);
+	bool screen_nowait = nowait_refused_.any();
 	int last_fd = -1; // no request has a negative fd: validate() refuses it
 	bool last_fd_is_direct = true;
 	std::size_t kept = 0;
 	for (iocb *block : queue_) {
-		if (block->aio_fildes != last_fd) { // see batch_memo.hpp
+		if (routes_blocking_files_ && block->aio_fildes != last_fd) { // see batch_memo.hpp
 			last_fd = block->aio_fildes;
-			last_fd_is_direct = seen.is_direct(last_fd);
+			last_fd_is_direct = direct.is_direct(last_fd);
 		}
-		if (last_fd_is_direct)
+		bool blocking =
+			!last_fd_is_direct || (screen_nowait && refused.needs_worker(*block));
+		if (!blocking)
 			queue_[kept++] = block;
 		else if (int error = to_worker(*block, 0); error < 0)
 			reject(*block, error); // kernel AIO would block on it, for good on a pipe
@@ -640,14 +638,14 @@ bool engine::continued_on_worker(iocb &block, int done) noexcept
 // number, which a worker would read through too.
 bool engine::ends_at_end_of_file(const iocb &block, int done) noexcept
 {
-	struct stat status {};
-	if (kernel_.fstat(block.aio_fildes, &status) != 0)
+	struct statx status {};
+	if (kernel_.statx(block.aio_fildes, STATX_TYPE | STATX_SIZE, &status) != 0)
 		return false;
-	long long end = status.st_size;
+	auto end = static_cast<long long>(status.stx_size);
 	std::uint64_t device_size = 0;
-	if (S_ISBLK(status.st_mode) && ::ioctl(block.aio_fildes, BLKGETSIZE64, &device_size) == 0)
+	if (S_ISBLK(status.stx_mode) && ::ioctl(block.aio_fildes, BLKGETSIZE64, &device_size) == 0)
 		end = static_cast<long long>(device_size);
-	else if (!S_ISREG(status.st_mode))
+	else if (!S_ISREG(status.stx_mode))
 		return false;
 	return block.u.c.offset + done >= end;
 }

@@ -112,7 +112,6 @@ private:
 	iovec *copy_vector(int index, const iovec *iov, int iovcnt) noexcept;
 	int send_queue();
 	void screen_batch() noexcept;
-	void send_blocking_to_workers() noexcept;
 	int to_worker(iocb &block, int done) noexcept;
 	bool refuses_nowait(iocb &block) noexcept;
 	int reap_workers();

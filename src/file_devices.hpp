@@ -1,9 +1,9 @@
-// Which filesystem (st_dev) a descriptor lives on, for the RWF_NOWAIT decision
-// (nowait_refusals.hpp). An unregistered fd is asked with fstat every time: its number can be
-// closed and reused for a file elsewhere at any moment. A registered one (io_ctx_register_files)
-// is asked once, at registration: the caller promises it stays open while registered, and an
-// open file never moves to another filesystem, so the remembered answer cannot go wrong; its
-// requests then cost no fstat per batch.
+// Where a descriptor's requests go, for the RWF_NOWAIT decision (nowait_refusals.hpp): the
+// filesystem a file lives on, or a block device itself. An unregistered fd is asked with statx
+// every time: its number can be closed and reused for a file elsewhere at any moment. A
+// registered one (io_ctx_register_files) is asked once, at registration: the caller promises it
+// stays open while registered, and an open file never moves to another filesystem, so the
+// remembered answer cannot go wrong; its requests then cost no statx per batch.
 #pragma once
 
 #include <sys/types.h>
@@ -16,6 +16,15 @@
 
 namespace kaio::detail {
 
+// A filesystem (its st_dev), or a block device (its st_rdev: its st_dev is that of /dev, which
+// every device node shares). The flag tells the two number spaces apart.
+struct file_backing {
+	dev_t device = 0;
+	bool is_block_device = false;
+
+	bool operator==(const file_backing &) const noexcept = default;
+};
+
 class file_devices {
 public:
 	explicit file_devices(kernel_aio &kernel) noexcept : kernel_(kernel) {}
@@ -24,12 +33,18 @@ public:
 	// is not open (then nothing changes), -ENOMEM.
 	int register_files(const int *fds, int count) noexcept;
 
-	// None when fstat cannot say (a closed fd: io_submit then answers EBADF of its own).
-	std::optional<dev_t> of(int fd) const noexcept;
+	// None when statx cannot say (a closed fd: io_submit then answers EBADF of its own).
+	std::optional<file_backing> of(int fd) const noexcept;
+
+	// Whether the kernel serves `backing`'s files from memory (tmpfs), where a request sent
+	// without RWF_NOWAIT has nothing to wait for. Read from /proc/self/mountinfo, never asked
+	// of the filesystem (statfs would ask a FUSE daemon or an NFS server); false for a block
+	// device, and where the mount cannot be found.
+	static bool served_from_memory(const file_backing &backing) noexcept;
 
 private:
 	kernel_aio &kernel_;
-	std::vector<std::pair<int, dev_t>> registered_; // sorted by fd
+	std::vector<std::pair<int, file_backing>> registered_; // sorted by fd
 };
 
 } // namespace kaio::detail

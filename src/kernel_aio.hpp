@@ -4,6 +4,7 @@
 // io_submit, EAGAIN, EINTR). One virtual call per batch, never per request.
 #pragma once
 
+#include <fcntl.h>
 #include <libaio.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -53,12 +54,15 @@ public:
 	virtual bool serves_another_thread(io_context_t /*context*/) { return false; }
 	// Requests sent so far with a registered buffer.
 	virtual std::uint64_t fixed_buffer_requests(io_context_t /*context*/) { return 0; }
-	// Which filesystem a request's fd lives on: asked once per descriptor of a batch, and
-	// only after some filesystem refused RWF_NOWAIT (nowait_refusals.hpp); for a registered
-	// fd, once at registration (file_devices.hpp).
-	virtual int fstat(int fd, struct stat *status)
+	// What the kernel holds of an fd's file (`mask`: STATX_*), never asked of a FUSE daemon
+	// or an NFS server (AT_STATX_DONT_SYNC), which could keep this thread waiting: where a
+	// request's file lives, once per descriptor of a batch and only after some filesystem
+	// refused RWF_NOWAIT (nowait_refusals.hpp), or once at registration (file_devices.hpp);
+	// and where a file ends, after a read cut short.
+	virtual int statx(int fd, unsigned mask, struct statx *status)
 	{
-		return ::fstat(fd, status) == 0 ? 0 : -errno;
+		int flags = AT_EMPTY_PATH | AT_STATX_DONT_SYNC;
+		return ::statx(fd, "", flags, mask, status) == 0 ? 0 : -errno;
 	}
 };
 

@@ -1,61 +1,68 @@
 #include "nowait_refusals.hpp"
 
-#include <linux/fs.h>
-
 #include <optional>
-
-#include "batch_memo.hpp"
 
 namespace kaio::detail {
 
-// What to keep of a request's flags on a filesystem that refuses the flag in `refused`.
-const nowait_refusals::kept_flags &nowait_refusals::kept_where_refused(directions refused) noexcept
+// What to keep of a request's flags on a filesystem where the flag has the fate `fate`.
+const nowait_refusals::kept_flags &nowait_refusals::kept_for(fates fate) noexcept
 {
-	using table = std::array<kept_flags, (reads | writes) + 1>;
+	using table = std::array<kept_flags, all_fates + 1>;
 	static constexpr table kept = [] {
 		table all{};
-		for (directions set = 0; set <= (reads | writes); ++set) {
-			for (int opcode = 0; opcode < opcodes; ++opcode)
-				all[set][opcode] =
-					(set & direction_of(opcode)) != 0 ? ~RWF_NOWAIT : ~0;
+		for (fates set = 0; set <= all_fates; ++set) {
+			for (int opcode = 0; opcode < opcodes; ++opcode) {
+				direction way = direction_of(opcode);
+				if ((set & way) != 0)
+					all[set][opcode] = ~RWF_NOWAIT;
+				else if ((set >> to_workers_shift & way) != 0)
+					all[set][opcode] = to_worker;
+				else
+					all[set][opcode] = ~0;
+			}
 		}
 		return all;
 	}();
-	return kept[refused];
+	return kept[fate];
 }
 
-// Where `device` is among the refusing filesystems; known_ when it is not.
-int nowait_refusals::index_of(dev_t device) const noexcept
+// Where `backing` is among the refusing filesystems; known_ when it is not.
+int nowait_refusals::index_of(const file_backing &backing) const noexcept
 {
 	int index = 0;
-	while (index < known_ && filesystems_[index].device != device)
+	while (index < known_ && !(filesystems_[index].backing == backing))
 		++index;
 	return index;
 }
 
-// The directions in which the filesystem of `fd` refuses the flag. Where fstat cannot say,
-// those every filesystem refuses: the kernel would still refuse the rest, which note() handles.
-nowait_refusals::directions nowait_refusals::refused_on(int fd,
-							const file_devices &devices) const noexcept
+// The fates of the flag on the filesystem of `fd`. Where statx cannot say, it comes off in the
+// directions every filesystem refuses: the kernel would still refuse the rest, which note()
+// handles.
+nowait_refusals::fates nowait_refusals::fates_on(int fd, const file_devices &devices) const noexcept
 {
-	std::optional<dev_t> device = devices.of(fd);
-	int index = device ? index_of(*device) : known_;
-	if (index < known_)
-		return everywhere_ | filesystems_[index].refuses;
-	return everywhere_;
+	std::optional<file_backing> backing = devices.of(fd);
+	int index = backing ? index_of(*backing) : known_;
+	if (index == known_)
+		return everywhere_;
+	const refusing_filesystem &filesystem = filesystems_[index];
+	directions refused = filesystem.refuses & ~everywhere_;
+	if (filesystem.served_from_memory)
+		return everywhere_ | refused;
+	return everywhere_ | refused << to_workers_shift;
 }
 
 bool nowait_refusals::note(const iocb &request, const file_devices &devices) noexcept
 {
-	std::optional<dev_t> device = devices.of(request.aio_fildes);
-	if (!device)
+	std::optional<file_backing> backing = devices.of(request.aio_fildes);
+	if (!backing)
 		return false;
 	direction way = direction_of(request.aio_lio_opcode);
 	if ((everywhere_ & way) != 0)
 		return false;
-	int index = index_of(*device);
+	int index = index_of(*backing);
 	if (index == known_ && known_ < remembered)
-		filesystems_[known_++] = refusing_filesystem{*device, 0};
+		filesystems_[known_++] = refusing_filesystem{
+			*backing, 0, file_devices::served_from_memory(*backing)};
 	if (index == known_) // no room left
 		everywhere_ |= way;
 	else if ((filesystems_[index].refuses & way) != 0)
@@ -69,33 +76,10 @@ bool nowait_refusals::note(const iocb &request, const file_devices &devices) noe
 void nowait_refusals::note_anywhere(directions way) noexcept
 {
 	anywhere_ |= way;
-	const kept_flags &everywhere = kept_where_refused(everywhere_);
+	const kept_flags &everywhere = kept_for(everywhere_);
 	for (int opcode = 0; opcode < opcodes; ++opcode) {
 		bool asked = (anywhere_ & ~everywhere_ & direction_of(opcode)) != 0;
 		kept_unasked_[opcode] = asked ? not_asked : everywhere[opcode];
-	}
-}
-
-void nowait_refusals::strip(iocb **first, iocb **last, const file_devices &devices) const noexcept
-{
-	auto ask = [this, &devices](int fd) { return refused_on(fd, devices); };
-	batch_memo<directions, decltype(ask)> refused{ask};
-	int last_fd = -1; // no request has a negative fd: validate() refuses it
-	const int *kept = kept_unasked_.data();
-	for (iocb **request = first; request != last; ++request) {
-		iocb &block = **request;
-		if (block.aio_fildes != last_fd) { // see batch_memo.hpp
-			last_fd = block.aio_fildes;
-			kept = kept_unasked_.data();
-		}
-		int kept_here = kept[block.aio_lio_opcode];
-		if (kept_here == not_asked) [[unlikely]] {
-			if ((block.aio_rw_flags & RWF_NOWAIT) == 0)
-				continue; // no fstat for a request without the flag
-			kept = kept_where_refused(refused(last_fd)).data();
-			kept_here = kept[block.aio_lio_opcode];
-		}
-		block.aio_rw_flags &= kept_here;
 	}
 }
 

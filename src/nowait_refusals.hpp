@@ -6,21 +6,28 @@
 // flag, while every other filesystem keeps it: a context with files on tmpfs and on ext4 still has
 // the kernel answer -EAGAIN, instead of blocking, on ext4.
 //
-// Keyed by the filesystem's device number (st_dev of fstat), never by fd: an fd can be closed
-// and its number reused for a file elsewhere at any moment, so a batch asks again for each fd it
-// holds (batch_memo.hpp), unless the fd is registered (file_devices.hpp). A context that has seen
-// no refusal never asks: any() is false and the engine does not look at its queue. What is
-// remembered can only err on the side of blocking: a device number that a newer filesystem takes
+// Without the flag, such a request could put the caller's thread to sleep in io_submit, waiting
+// for a FUSE daemon (which serves direct I/O synchronously), or for the device under overlayfs.
+// Only a filesystem the kernel serves from memory (tmpfs) has nothing to wait for: its requests
+// go to the kernel without the flag; every other refusing filesystem's go to the worker threads.
+//
+// Keyed by the filesystem's device number (or a block device's own, file_devices.hpp), never by
+// fd: an fd can be closed and its number reused for a file elsewhere at any moment, so a batch
+// asks again for each fd it holds (batch_memo.hpp), unless the fd is registered. A context that
+// has seen no refusal never asks: any() is false and the engine does not look at its queue. What
+// is remembered can err on the side of blocking: a device number that a newer filesystem takes
 // over after an unmount (tmpfs and btrfs use anonymous ones, which are reused) keeps the old
 // refusal, so its requests go without the flag, as they did before the flag existed; and a refusing
 // filesystem not yet known costs one refused io_submit, after which it is known.
 #pragma once
 
 #include <libaio.h>
+#include <linux/fs.h>
 #include <sys/types.h>
 
 #include <array>
 
+#include "batch_memo.hpp"
 #include "file_devices.hpp"
 
 namespace kaio::detail {
@@ -32,31 +39,37 @@ public:
 
 	// io_submit refused `request`, which carries RWF_NOWAIT, with EOPNOTSUPP: its filesystem
 	// refuses the flag in the request's direction. True when that is news, to be counted once;
-	// false when it was known, or fstat cannot say which filesystem it is (the caller still
+	// false when it was known, or statx cannot say which filesystem it is (the caller still
 	// sends the request again without the flag).
 	bool note(const iocb &request, const file_devices &devices) noexcept;
 
-	// Takes RWF_NOWAIT off each request of [first, last) whose filesystem refuses it in the
-	// request's direction: one question to `devices` per fd, and only for directions some
-	// filesystem refuses.
-	void strip(iocb **first, iocb **last, const file_devices &devices) const noexcept;
+	class batch_screen;
 
 private:
 	// Bits, so that a set of directions is tested against a request's with one AND.
 	enum direction : unsigned { reads = 1, writes = 2 };
 	using directions = unsigned; // a set of direction bits
 	struct refusing_filesystem {
-		dev_t device;
+		file_backing backing;
 		directions refuses;
+		bool served_from_memory;
 	};
-	// Processes with more refusing filesystems than this refuse the flag to all of them, in the
-	// direction of the refusal that found no room: memory stays fixed.
+	// What becomes of the requests of a filesystem: the directions in which the flag comes off
+	// (a refusal from memory, or a refusal everywhere), and, shifted by this, those in which
+	// the requests go to the workers.
+	static constexpr unsigned to_workers_shift = 2;
+	using fates = unsigned;
+	static constexpr fates all_fates = (reads | writes) << to_workers_shift | reads | writes;
+	// Processes with more refusing filesystems than this take the flag off the requests of all
+	// of them (which go to the kernel without it, whatever serves them), in the direction of
+	// the refusal that found no room: memory stays fixed.
 	static constexpr int remembered = 8;
-	// What strip() keeps of a request's flags, per kernel opcode (IO_CMD_*, all below this):
-	// one load and one AND per request.
+	// What batch_screen keeps of a request's flags, per kernel opcode (IO_CMD_*, all below
+	// this): one load and one AND per request, unless it is one of these.
 	static constexpr int opcodes = IO_CMD_PWRITEV + 1;
 	using kept_flags = std::array<int, opcodes>;
 	static constexpr int not_asked = 0; // depends on the filesystem, not asked yet
+	static constexpr int to_worker = 1; // sent to the workers, if it carries the flag
 
 	static constexpr direction direction_of(int opcode) noexcept
 	{
@@ -65,10 +78,10 @@ private:
 		constexpr unsigned read_opcodes = 1u << IO_CMD_PREAD | 1u << IO_CMD_PREADV;
 		return ((read_opcodes >> opcode) & 1) != 0 ? reads : writes;
 	}
-	static const kept_flags &kept_where_refused(directions refused) noexcept;
+	static const kept_flags &kept_for(fates fate) noexcept;
 	void note_anywhere(directions way) noexcept;
-	int index_of(dev_t device) const noexcept;
-	directions refused_on(int fd, const file_devices &devices) const noexcept;
+	int index_of(const file_backing &backing) const noexcept;
+	fates fates_on(int fd, const file_devices &devices) const noexcept;
 
 	refusing_filesystem filesystems_[remembered] = {};
 	int known_ = 0;
@@ -77,6 +90,50 @@ private:
 	// For a filesystem not asked yet: known where every filesystem or none refuses,
 	// not_asked where that depends on the filesystem. Follows anywhere_ and everywhere_.
 	kept_flags kept_unasked_ = {~0, ~0, ~0, ~0, ~0, ~0, ~0, ~0, ~0};
+};
+
+// Goes through one io_submit batch, request by request, in order: takes RWF_NOWAIT off those whose
+// filesystem refuses it from memory, and says which must go to the workers instead. One question
+// to the devices per fd of the batch, and only for directions some filesystem refuses.
+class nowait_refusals::batch_screen {
+public:
+	batch_screen(const nowait_refusals &refusals, const file_devices &devices) noexcept
+		: refusals_(refusals), fates_(asker{&refusals, &devices})
+	{}
+
+	// True when `request` must go to a worker (its flags are then as they were); false when
+	// its flags are now what the kernel takes.
+	bool needs_worker(iocb &request) noexcept
+	{
+		if (request.aio_fildes != last_fd_) { // see batch_memo.hpp
+			last_fd_ = request.aio_fildes;
+			kept_ = refusals_.kept_unasked_.data();
+		}
+		int kept_here = kept_[request.aio_lio_opcode];
+		bool flagged = (request.aio_rw_flags & RWF_NOWAIT) != 0;
+		if (kept_here == not_asked) [[unlikely]] {
+			if (!flagged)
+				return false; // no statx for a request without the flag
+			kept_ = kept_for(fates_(last_fd_)).data();
+			kept_here = kept_[request.aio_lio_opcode];
+		}
+		if (kept_here == to_worker)
+			return flagged;
+		request.aio_rw_flags &= kept_here;
+		return false;
+	}
+
+private:
+	struct asker {
+		const nowait_refusals *refusals;
+		const file_devices *devices;
+		fates operator()(int fd) const noexcept { return refusals->fates_on(fd, *devices); }
+	};
+
+	const nowait_refusals &refusals_;
+	batch_memo<fates, asker> fates_;
+	int last_fd_ = -1; // no request has a negative fd: validate() refuses it
+	const int *kept_ = nullptr;
 };
 
 } // namespace kaio::detail

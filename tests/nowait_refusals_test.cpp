@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@
 #include "support/context_shorthands.hpp"
 #include "support/direct_file.hpp"
 #include "support/fault_kernel.hpp"
+#include "support/loop_device.hpp"
 #include "support/small_filesystem.hpp"
 
 namespace {
@@ -65,6 +67,7 @@ public:
 
 	// Each returns an empty string once the file is ready, or why the test cannot run.
 	std::string on_tmpfs() { return make_file(filesystem_.mount_tmpfs(32 << 20)); }
+	std::string on_overlayfs() { return make_file(filesystem_.mount_overlay()); }
 	std::string on_ext4()
 	{
 		return make_file(filesystem_.mount_image("mkfs.ext4 -q -F", 32 << 20));
@@ -168,6 +171,32 @@ TEST(NowaitRefusals, ARefusingFilesystemLeavesOthersTheirNowait)
 	EXPECT_EQ(stats.completed, 5u);
 }
 
+// Overlayfs refuses the flag too, but the kernel would run a read without it on the disk below,
+// inside io_submit: its reads go to the workers, while tmpfs's, served from memory, go to the
+// kernel without the flag.
+TEST(NowaitRefusals, ARefusingFilesystemNotInMemoryHasItsRequestsRunByWorkers)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	KAIO_MOUNTED_FILE_OR_SKIP(overlay, on_overlayfs);
+	KAIO_MOUNTED_FILE_OR_SKIP(tmpfs, on_tmpfs);
+	context_guard guard;
+	ASSERT_EQ(io_ctx_create(&guard.ctx, 8, nullptr), 0);
+
+	expect_read(guard.ctx, overlay.fd(), 1, overlay.byte_of(1)); // refused, then to a worker
+	io_ctx_stats stats = stats_of(guard.ctx);
+	if (stats.nowait_refusals == 0)
+		GTEST_SKIP() << "this kernel's overlayfs takes RWF_NOWAIT";
+	EXPECT_EQ(stats.worker_requests, 1u);
+	expect_read(guard.ctx, overlay.fd(), 2, overlay.byte_of(2));
+	EXPECT_EQ(stats_of(guard.ctx).worker_requests, 2u) << "overlayfs's second read";
+	expect_read(guard.ctx, tmpfs.fd(), 3, tmpfs.byte_of(3)); // refused, then to the kernel
+	expect_read(guard.ctx, tmpfs.fd(), 4, tmpfs.byte_of(4));
+	stats = stats_of(guard.ctx);
+	EXPECT_EQ(stats.nowait_refusals, 2u);
+	EXPECT_EQ(stats.worker_requests, 2u) << "tmpfs's reads went to the workers";
+	EXPECT_EQ(stats.completed, 4u);
+}
+
 // Two tmpfs mounts and ext4, read and written (IO_CTX_NOWAIT_WRITES) in mixed batches: each
 // tmpfs refuses once for reads and once for writes, ext4 never, and every block is right.
 TEST(NowaitRefusals, EachRefusingFilesystemIsCountedOncePerDirection)
@@ -251,9 +280,9 @@ TEST(NowaitRefusals, ADescriptorNumberReusedForAnotherFileIsJudgedByThatFile)
 	EXPECT_EQ(stats.nowait_refusals, 1u);
 }
 
-// Until a filesystem refuses, the flag costs nothing: not one fstat, however many requests and
-// files. After a refusal, a batch asks fstat once per descriptor it holds.
-TEST(NowaitRefusals, NoFstatUntilAFilesystemRefuses)
+// Until a filesystem refuses, the flag costs nothing: not one statx, however many requests and
+// files. After a refusal, a batch asks statx once per descriptor it holds.
+TEST(NowaitRefusals, NoStatxUntilAFilesystemRefuses)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(scratch);
 	KAIO_MOUNTED_FILE_OR_SKIP(ext4, on_ext4);
@@ -287,26 +316,26 @@ TEST(NowaitRefusals, NoFstatUntilAFilesystemRefuses)
 	};
 	batch(ext4.fd(), other);
 	batch(ext4.fd(), ext4.fd());
-	EXPECT_EQ(kernel.fstat_calls, 0) << "fstat without any refusal";
+	EXPECT_EQ(kernel.statx_calls, 0) << "statx without any refusal";
 	EXPECT_EQ(stats_of(guard.ctx).nowait_refusals, 0u);
 
 	expect_read(guard.ctx, tmpfs.fd(), 0, tmpfs.byte_of(0));
 	ASSERT_EQ(stats_of(guard.ctx).nowait_refusals, 1u);
-	int before = kernel.fstat_calls;
+	int before = kernel.statx_calls;
 	batch(ext4.fd(), tmpfs.fd());
 	// Reads only: writes have not been refused. Then one more refusal, for tmpfs's writes,
-	// whose fstat and sweep of the queue come on top.
+	// whose statx and sweep of the queue come on top.
 	EXPECT_EQ(stats_of(guard.ctx).nowait_refusals, 2u);
-	EXPECT_LE(kernel.fstat_calls - before, 2 + 1 + 2) << "more than one fstat per descriptor";
-	before = kernel.fstat_calls;
+	EXPECT_LE(kernel.statx_calls - before, 2 + 1 + 2) << "more than one statx per descriptor";
+	before = kernel.statx_calls;
 	batch(ext4.fd(), tmpfs.fd());
-	EXPECT_EQ(kernel.fstat_calls - before, 2) << "one fstat per descriptor of the batch";
+	EXPECT_EQ(kernel.statx_calls - before, 2) << "one statx per descriptor of the batch";
 	::close(other);
 }
 
 // Writes carry no RWF_NOWAIT by default, nor do syncs: after a refusal of reads, a batch of
 // them asks nothing about where their file lives.
-TEST(NowaitRefusals, RequestsWithoutTheFlagCostNoFstat)
+TEST(NowaitRefusals, RequestsWithoutTheFlagCostNoStatx)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(scratch);
 	KAIO_MOUNTED_FILE_OR_SKIP(ext4, on_ext4);
@@ -322,7 +351,7 @@ TEST(NowaitRefusals, RequestsWithoutTheFlagCostNoFstat)
 	aligned_buffer out(blocks * block);
 	std::memset(out.data(), 'w', out.size());
 	std::vector<completion> done(blocks + 1);
-	int before = kernel.fstat_calls;
+	int before = kernel.statx_calls;
 	for (unsigned i = 0; i < blocks; ++i) {
 		int fd = i % 2 == 0 ? ext4.fd() : tmpfs.fd();
 		ASSERT_GT(io_ctx_write(&guard.ctx, fd, out.data() + i * block, block, offset_of(i),
@@ -332,7 +361,7 @@ TEST(NowaitRefusals, RequestsWithoutTheFlagCostNoFstat)
 	ASSERT_GT(io_ctx_fdsync(&guard.ctx, ext4.fd(), record, &done[blocks]), 0);
 	ASSERT_GE(io_ctx_flush(&guard.ctx), 0);
 	ASSERT_EQ(run_until_idle(guard.ctx), 0);
-	EXPECT_EQ(kernel.fstat_calls - before, 0);
+	EXPECT_EQ(kernel.statx_calls - before, 0);
 	for (unsigned i = 0; i < blocks; ++i)
 		EXPECT_EQ(done[i].result, static_cast<int>(block)) << "write " << i;
 	EXPECT_EQ(done[blocks].result, 0);
@@ -357,10 +386,13 @@ TEST(NowaitRefusals, ARefusalInTheCompletionRunsAgainWithoutTheFlag)
 	EXPECT_EQ(stats.worker_requests, 1u);
 	EXPECT_EQ(stats.nowait_retries, 0u) << "a refusal is no -EAGAIN";
 
-	int before = kernel.fstat_calls;
+	// ext4 is not served from memory: its next read goes to a worker, not to the kernel
+	// without the flag.
+	int before = kernel.statx_calls;
 	expect_read(guard.ctx, ext4.fd(), 2, ext4.byte_of(2));
-	EXPECT_GT(kernel.fstat_calls, before) << "reads on ext4 were not screened for the flag";
+	EXPECT_GT(kernel.statx_calls, before) << "reads on ext4 were not screened for the flag";
 	EXPECT_EQ(stats_of(guard.ctx).nowait_refusals, 1u);
+	EXPECT_EQ(stats_of(guard.ctx).worker_requests, 2u);
 
 	// Without the flag (writes carry none by default), -EOPNOTSUPP is the request's answer.
 	aligned_buffer out(block);
@@ -373,11 +405,73 @@ TEST(NowaitRefusals, ARefusalInTheCompletionRunsAgainWithoutTheFlag)
 	ASSERT_EQ(run_until_idle(guard.ctx), 0);
 	EXPECT_EQ(written.calls, 1);
 	EXPECT_EQ(written.result, -EOPNOTSUPP);
-	EXPECT_EQ(stats_of(guard.ctx).worker_requests, 1u);
+	EXPECT_EQ(stats_of(guard.ctx).worker_requests, 2u) << "the refused read and the next one";
+}
+
+// A block device is judged on its own (its st_rdev), not with every node of /dev (whose st_dev
+// they share): one device that refuses the flag in the completion, as dm and md devices may,
+// leaves the other its flag, which a read over its dirty page cache shows (-EAGAIN, retried).
+TEST(NowaitRefusals, ARefusingBlockDeviceLeavesOtherDevicesTheirNowait)
+{
+	if (::geteuid() != 0)
+		GTEST_SKIP() << "needs root to attach loop devices";
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	std::vector<std::unique_ptr<loop_device>> devices;
+	std::vector<int> fds;
+	struct closer { // before the devices are detached
+		std::vector<int> &fds;
+		~closer()
+		{
+			for (int fd : fds)
+				::close(fd);
+		}
+	} close_them{fds};
+	for (const char *name : {"refusing.img", "other.img"}) {
+		std::filesystem::path image = scratch.directory() / name;
+		std::filesystem::copy_file(scratch.path(), image);
+		std::filesystem::resize_file(image, blocks * block);
+		loop_device &device = *devices.emplace_back(std::make_unique<loop_device>(image));
+		if (device.path().empty())
+			GTEST_SKIP() << device.why_not();
+		fds.push_back(::open(device.path().c_str(), O_RDWR | O_DIRECT | O_CLOEXEC));
+		ASSERT_GE(fds.back(), 0) << std::strerror(errno);
+	}
+	fault_kernel kernel;
+	context_guard guard;
+	ASSERT_EQ(kaio::detail::create_io_ctx(&guard.ctx, 8, nullptr, nullptr, &kernel), 0);
+	auto dirty_read_is_retried = [&](int fd, const std::string &device, unsigned index) {
+		int cached = ::open(device.c_str(), O_RDWR | O_CLOEXEC);
+		ASSERT_GE(cached, 0) << std::strerror(errno);
+		std::vector<char> data(block, 'D');
+		ASSERT_EQ(::pwrite(cached, data.data(), block, offset_of(index)),
+			  static_cast<ssize_t>(block));
+		expect_read(guard.ctx, fd, index, 'D');
+		::close(cached);
+	};
+	dirty_read_is_retried(fds[1], devices[1]->path(), 0);
+	if (stats_of(guard.ctx).nowait_retries != 1)
+		GTEST_SKIP() << "this kernel read a dirty range under RWF_NOWAIT without -EAGAIN";
+
+	kernel.result_script = {-EOPNOTSUPP};
+	aligned_buffer in(block);
+	completion refused;
+	ASSERT_GT(io_ctx_read(&guard.ctx, fds[0], in.data(), block, 0, record, &refused), 0);
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	EXPECT_EQ(refused.result, static_cast<int>(block));
+	ASSERT_EQ(stats_of(guard.ctx).nowait_refusals, 1u);
+
+	dirty_read_is_retried(fds[1], devices[1]->path(), 1);
+	EXPECT_EQ(stats_of(guard.ctx).nowait_retries, 2u)
+		<< "the other device lost RWF_NOWAIT to the first one's refusal";
+	ASSERT_GT(io_ctx_read(&guard.ctx, fds[0], in.data(), block, 0, record, &refused), 0);
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	io_ctx_stats stats = stats_of(guard.ctx);
+	EXPECT_EQ(stats.worker_requests, 4u) << "two retries, the refused read, and the next one";
+	EXPECT_EQ(stats.nowait_refusals, 1u);
 }
 
 // A registered file is asked where it lives once, at registration: its caller promises it
-// stays open, so its batches make no fstat after a refusal, and each filesystem is still judged
+// stays open, so its batches make no statx after a refusal, and each filesystem is still judged
 // on its own. Unregistered again, it is asked once per batch.
 TEST(NowaitRefusals, RegisteredFilesAreAskedWhereTheyLiveOnce)
 {
@@ -390,21 +484,21 @@ TEST(NowaitRefusals, RegisteredFilesAreAskedWhereTheyLiveOnce)
 	KAIO_DIRTY_READ_IS_RETRIED_OR_SKIP(guard.ctx, ext4, 0);
 	int fds[2] = {tmpfs.fd(), ext4.fd()};
 	ASSERT_EQ(io_ctx_register_files(&guard.ctx, fds, 2), 0);
-	EXPECT_EQ(kernel.fstat_calls, 2);
+	EXPECT_EQ(kernel.statx_calls, 2);
 
 	expect_read(guard.ctx, tmpfs.fd(), 1, tmpfs.byte_of(1)); // refused, sent without the flag
 	ASSERT_EQ(stats_of(guard.ctx).nowait_refusals, 1u);
 	ext4.dirty(2, 'E');
 	expect_read(guard.ctx, ext4.fd(), 2, 'E');
 	expect_read(guard.ctx, tmpfs.fd(), 3, tmpfs.byte_of(3));
-	EXPECT_EQ(kernel.fstat_calls, 2) << "a registered file was asked again";
+	EXPECT_EQ(kernel.statx_calls, 2) << "a registered file was asked again";
 	io_ctx_stats stats = stats_of(guard.ctx);
 	EXPECT_EQ(stats.nowait_retries, 2u) << "the ext4 read lost RWF_NOWAIT to tmpfs's refusal";
 	EXPECT_EQ(stats.nowait_refusals, 1u);
 
 	ASSERT_EQ(io_ctx_register_files(&guard.ctx, nullptr, 0), 0);
 	expect_read(guard.ctx, tmpfs.fd(), 4, tmpfs.byte_of(4));
-	EXPECT_EQ(kernel.fstat_calls, 3) << "an unregistered file must be asked in each batch";
+	EXPECT_EQ(kernel.statx_calls, 3) << "an unregistered file must be asked in each batch";
 }
 
 // A descriptor that is not open cannot be registered, as with io_uring's registration.

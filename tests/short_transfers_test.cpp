@@ -30,6 +30,7 @@
 #include "support/direct_alignment.hpp"
 #include "support/direct_file.hpp"
 #include "support/fault_kernel.hpp"
+#include "support/loop_device.hpp"
 #include "support/run_command.hpp"
 
 namespace {
@@ -169,7 +170,7 @@ TEST(ShortTransfers, ReadThatStopsAtTheEndOfTheFileNeedsNoWorker)
 	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), in.data(), in.size(), 0, record, &done), 0);
 	ASSERT_EQ(run_until_idle(context.ctx), 0);
 	// The library looks where the file ends (through the seam) only for a short count.
-	if (kernel.fstat_calls == 0)
+	if (kernel.statx_calls == 0)
 		GTEST_SKIP() << "the kernel answered -EAGAIN under RWF_NOWAIT, not a short count";
 
 	EXPECT_EQ(done.calls, 1);
@@ -177,35 +178,6 @@ TEST(ShortTransfers, ReadThatStopsAtTheEndOfTheFileNeedsNoWorker)
 	EXPECT_TRUE(same_bytes({in.data(), 2 * block}, patterned(2, 4).span()));
 	EXPECT_EQ(stats_of(context.ctx).worker_requests, 0u);
 }
-
-// A loop device over a scratch image, detached however the test ends.
-class loop_device {
-public:
-	explicit loop_device(const std::filesystem::path &image)
-	{
-		command_result attached =
-			run_command("losetup --find --show " + shell_quoted(image));
-		if (attached.exit_status == 0)
-			path_ = attached.output.substr(0, attached.output.find('\n'));
-		else
-			why_not_ =
-				"losetup cannot attach " + image.string() + ": " + attached.output;
-	}
-	~loop_device()
-	{
-		if (!path_.empty())
-			run_command("losetup -d " + shell_quoted(path_));
-	}
-	loop_device(const loop_device &) = delete;
-	loop_device &operator=(const loop_device &) = delete;
-
-	const std::string &path() const { return path_; }
-	const std::string &why_not() const { return why_not_; }
-
-private:
-	std::string path_;
-	std::string why_not_;
-};
 
 // The end of a block device is its size, which fstat does not give (st_size is 0).
 TEST(ShortTransfers, ReadThatStopsAtTheEndOfADeviceNeedsNoWorker)

@@ -50,14 +50,19 @@
  * have to read into its cache), a worker moves the rest: the callback gets the count a read
  * without the flag would have (short at the end of the file, or where the rest fails). A file
  * system that refuses the flag (io_submit answers EOPNOTSUPP: tmpfs, overlayfs, FUSE on Linux 6.18;
- * ext4, xfs and btrfs take it) stops getting it in that direction for the life of the context, and
- * only that file system: the others keep it. kaio remembers refusals by device number (st_dev) and,
- * once one has come, asks fstat once per descriptor and io_submit call where each request goes;
- * until then it asks nothing. All three are counted in io_ctx_stats (worker_requests,
- * nowait_retries, nowait_refusals). O_DIRECT writes carry it only with IO_CTX_NOWAIT_WRITES:
- * without it, an ext4 append (a write past the end of the file) still keeps the caller inside
- * io_submit until the device has written it. What remains: the kernel may make a submission wait
- * briefly on a lock of its own while a worker writes the same file.
+ * ext4, xfs and btrfs take it) is known from then on, in that direction, for the life of the
+ * context, and only that file system: the others keep the flag. Without the flag its requests
+ * could wait inside io_submit (for a FUSE daemon, for the disk under overlayfs), so they go to the
+ * worker threads, except on tmpfs, which the kernel serves from memory: there they go to the
+ * kernel without the flag. kaio remembers refusals by device number (st_dev; a block device's
+ * own, st_rdev) and, once one has come, asks statx (AT_STATX_DONT_SYNC: never the FUSE daemon
+ * or NFS server) once per descriptor and io_submit call where each request goes; until then it
+ * asks nothing. All three are counted in io_ctx_stats (worker_requests, nowait_retries,
+ * nowait_refusals). O_DIRECT writes carry it only with IO_CTX_NOWAIT_WRITES: without it, an ext4
+ * append (a write past the end of the file) still keeps the caller inside io_submit until the
+ * device has written it, and so does a FUSE write until its daemon has answered. What remains:
+ * the kernel may make a submission wait briefly on a lock of its own while a worker writes the
+ * same file.
  *
  * Files under requests (tests/file_faults_test.cpp shows each):
  * - A read returns the bytes up to end of file, short if need be (even a count that is not a
@@ -292,7 +297,7 @@ KAIO_API int io_ctx_register_buffers(struct io_ctx *io_ctx, const struct iovec *
 
 /*
  * Register `count` open files: on io_uring requests on them skip the kernel's file-table lookup.
- * On AIO kaio remembers the filesystem each lives on, which spares the fstat per descriptor and
+ * On AIO kaio remembers the filesystem each lives on, which spares the statx per descriptor and
  * io_submit call it otherwise makes once a filesystem has refused RWF_NOWAIT (tmpfs does).
  * Same rules as io_ctx_register_buffers(); -EBADF for a negative fd or one not open. The files
  * must stay open while registered: on io_uring a request on a registered fd number reaches the

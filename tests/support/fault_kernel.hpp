@@ -57,7 +57,7 @@ public:
 	int submit_calls = 0;
 	int getevents_calls = 0;
 	int cancel_calls = 0;
-	int fstat_calls = 0;
+	int statx_calls = 0;
 	int destroy_calls = 0;
 	long submitted = 0; // requests the real kernel accepted
 
@@ -138,10 +138,10 @@ public:
 		return real().cancel(context, request, result);
 	}
 
-	int fstat(int fd, struct stat *status) override
+	int statx(int fd, unsigned mask, struct statx *status) override
 	{
-		++fstat_calls;
-		return real().fstat(fd, status);
+		++statx_calls;
+		return real().statx(fd, mask, status);
 	}
 
 private:

@@ -53,6 +53,19 @@ public:
 			     shell_quoted(mount_point_));
 	}
 
+	// An overlayfs whose layers are directories beside the mount point: files written through
+	// it land in the upper one, on the filesystem that holds the scratch directory.
+	std::string mount_overlay()
+	{
+		std::filesystem::path layers = mount_point_.parent_path();
+		for (const char *layer : {"lower", "upper", "work"})
+			std::filesystem::create_directories(layers / layer);
+		return mount(
+			"mount -t overlay kaio-test -o lowerdir=" + shell_quoted(layers / "lower") +
+			",upperdir=" + shell_quoted(layers / "upper") + ",workdir=" +
+			shell_quoted(layers / "work") + " " + shell_quoted(mount_point_));
+	}
+
 	const std::filesystem::path &mount_point() const { return mount_point_; }
 
 private:
