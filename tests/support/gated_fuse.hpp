@@ -44,6 +44,7 @@ public:
 		char *argv[] = {program, nullptr};
 		fuse_args args = FUSE_ARGS_INIT(1, argv);
 		session_ = fuse_session_new(&args, &operations, sizeof operations, this);
+		fuse_opt_free_args(&args); // what the session added to them
 		if (session_ == nullptr) {
 			why_not_ = "fuse_session_new failed";
 			return;
