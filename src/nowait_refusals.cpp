@@ -45,10 +45,10 @@ nowait_refusals::fates nowait_refusals::fates_on(int fd, const file_devices &dev
 	if (index == known_)
 		return everywhere_;
 	const refusing_filesystem &filesystem = filesystems_[index];
-	directions refused = filesystem.refuses & ~everywhere_;
 	if (filesystem.served_from_memory)
-		return everywhere_ | refused;
-	return everywhere_ | refused << to_workers_shift;
+		return everywhere_ | filesystem.refuses;
+	// Its requests go to the workers, also in a direction where no room was left.
+	return (everywhere_ & ~filesystem.refuses) | filesystem.refuses << to_workers_shift;
 }
 
 bool nowait_refusals::note(const iocb &request, const file_devices &devices) noexcept
@@ -63,12 +63,15 @@ bool nowait_refusals::note(const iocb &request, const file_devices &devices) noe
 	if (index == known_ && known_ < remembered)
 		filesystems_[known_++] = refusing_filesystem{
 			*backing, 0, file_devices::served_from_memory(*backing)};
-	if (index == known_) // no room left
+	if (index == known_) { // no room left
 		everywhere_ |= way;
-	else if ((filesystems_[index].refuses & way) != 0)
+	} else if ((filesystems_[index].refuses & way) != 0) {
 		return false;
-	else
+	} else {
 		filesystems_[index].refuses |= way;
+		if (!filesystems_[index].served_from_memory)
+			to_workers_ |= way;
+	}
 	note_anywhere(way);
 	return true;
 }
@@ -77,8 +80,10 @@ void nowait_refusals::note_anywhere(directions way) noexcept
 {
 	anywhere_ |= way;
 	const kept_flags &everywhere = kept_for(everywhere_);
+	// Where every filesystem refuses, those sent to the workers still need asking for.
+	directions depends = (anywhere_ & ~everywhere_) | (everywhere_ & to_workers_);
 	for (int opcode = 0; opcode < opcodes; ++opcode) {
-		bool asked = (anywhere_ & ~everywhere_ & direction_of(opcode)) != 0;
+		bool asked = (depends & direction_of(opcode)) != 0;
 		kept_unasked_[opcode] = asked ? not_asked : everywhere[opcode];
 	}
 }

@@ -14,11 +14,12 @@
 // Keyed by the filesystem's device number (or a block device's own, file_devices.hpp), never by
 // fd: an fd can be closed and its number reused for a file elsewhere at any moment, so a batch
 // asks again for each fd it holds (batch_memo.hpp), unless the fd is registered. A context that
-// has seen no refusal never asks: any() is false and the engine does not look at its queue. What
-// is remembered can err on the side of blocking: a device number that a newer filesystem takes
-// over after an unmount (tmpfs and btrfs use anonymous ones, which are reused) keeps the old
-// refusal, so its requests go without the flag, as they did before the flag existed; and a refusing
-// filesystem not yet known costs one refused io_submit, after which it is known.
+// has seen no refusal never asks: any() is false and the engine does not look at its queue. A
+// refusing filesystem not yet known costs one refused io_submit, after which it is known. What is
+// remembered can go stale: a device number that a newer filesystem takes over after an unmount
+// (tmpfs, FUSE, overlayfs and btrfs use anonymous ones, which are reused) keeps the old
+// filesystem's fate, so a FUSE mount that took over a refusing tmpfs's number would have its
+// requests sent to the kernel without the flag, as they were before the flag existed.
 #pragma once
 
 #include <libaio.h>
@@ -60,10 +61,10 @@ private:
 	static constexpr unsigned to_workers_shift = 2;
 	using fates = unsigned;
 	static constexpr fates all_fates = (reads | writes) << to_workers_shift | reads | writes;
-	// Processes with more refusing filesystems than this take the flag off the requests of all
-	// of them (which go to the kernel without it, whatever serves them), in the direction of
-	// the refusal that found no room: memory stays fixed.
-	static constexpr int remembered = 8;
+	// Contexts with more refusing filesystems than this take the flag off the requests of the
+	// others, those not remembered (which go to the kernel without it, whatever serves them),
+	// in the direction of the refusal that found no room: memory stays fixed.
+	static constexpr int remembered = 32;
 	// What batch_screen keeps of a request's flags, per kernel opcode (IO_CMD_*, all below
 	// this): one load and one AND per request, unless it is one of these.
 	static constexpr int opcodes = IO_CMD_PWRITEV + 1;
@@ -87,8 +88,10 @@ private:
 	int known_ = 0;
 	directions anywhere_ = 0;   // some filesystem refuses these
 	directions everywhere_ = 0; // no room was left: every filesystem refuses these
+	directions to_workers_ = 0; // some filesystem not served from memory refuses these
 	// For a filesystem not asked yet: known where every filesystem or none refuses,
-	// not_asked where that depends on the filesystem. Follows anywhere_ and everywhere_.
+	// not_asked where that depends on the filesystem. Follows anywhere_, everywhere_ and
+	// to_workers_.
 	kept_flags kept_unasked_ = {~0, ~0, ~0, ~0, ~0, ~0, ~0, ~0, ~0};
 };
 

@@ -22,6 +22,7 @@
 #include "support/context_shorthands.hpp"
 #include "support/direct_file.hpp"
 #include "support/gated_fuse.hpp"
+#include "support/small_filesystem.hpp"
 
 namespace {
 
@@ -51,10 +52,16 @@ TEST(FuseDaemon, ReadsNeverKeepTheCallersThreadWaitingForTheDaemon)
 	gated_fuse filesystem(mount_point);
 	if (!filesystem.why_not().empty())
 		GTEST_SKIP() << filesystem.why_not();
-	int fd = ::open(filesystem.file().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+	open_file file{::open(filesystem.file().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC)};
+	int fd = file.fd;
 	ASSERT_GE(fd, 0) << std::strerror(errno);
 	context_guard guard;
 	ASSERT_EQ(io_ctx_create(&guard.ctx, 8, nullptr), 0);
+	// However the test ends, the reads parked at the gate go on before the context drains.
+	struct gate_opener {
+		gated_fuse &filesystem;
+		~gate_opener() { filesystem.open_gate(); }
+	} opens_the_gate{filesystem};
 
 	// Each read on its own: the first is refused, the others are screened.
 	constexpr int reads = 4;
@@ -81,7 +88,6 @@ TEST(FuseDaemon, ReadsNeverKeepTheCallersThreadWaitingForTheDaemon)
 	io_ctx_stats stats = stats_of(guard.ctx);
 	EXPECT_EQ(stats.nowait_refusals, 1u);
 	EXPECT_EQ(stats.worker_requests, static_cast<unsigned long long>(reads));
-	::close(fd);
 }
 
 } // namespace

@@ -4,7 +4,9 @@
 // reaping path (the completion ring, IO_CTX_REAP_SYSCALL, destroy's blocking reap) must keep
 // working.
 // Filters cannot be lifted, so each test installs one in a child process.
+#include <fcntl.h>
 #include <seccomp.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -156,6 +158,36 @@ TEST(Seccomp, DestroyWaitsInTheKernelWhenWaitCallbackFails)
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	EXPECT_EQ(in_child([&] {
 			  return under_filter(file.fd(), IO_CTX_REAP_SYSCALL, fail_every_wait);
+		  }),
+		  "");
+}
+
+// A filter older than statx(2) refuses it with EPERM: kaio asks fstat instead where a file lives,
+// and registering an open file still works (not -EBADF).
+TEST(Seccomp, StatxRefusedFallsBackToFstat)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	EXPECT_EQ(in_child([&]() -> std::string {
+			  scmp_filter_ctx filter = seccomp_init(SCMP_ACT_ALLOW);
+			  if (filter == nullptr)
+				  return "seccomp_init failed\n";
+			  int rc = seccomp_rule_add(filter, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(statx),
+						    0);
+			  if (rc == 0)
+				  rc = seccomp_load(filter);
+			  seccomp_release(filter);
+			  if (rc != 0)
+				  return "cannot install a filter refusing statx\n";
+			  struct statx about {};
+			  if (::statx(file.fd(), "", AT_EMPTY_PATH, STATX_TYPE, &about) == 0)
+				  return "the filter let statx through\n";
+			  context_guard guard;
+			  if (rc = io_ctx_create(&guard.ctx, 4, nullptr); rc != 0)
+				  return "create: " + std::to_string(rc) + "\n";
+			  int fds[1] = {file.fd()};
+			  if (rc = io_ctx_register_files(&guard.ctx, fds, 1); rc != 0)
+				  return "register_files: " + std::to_string(rc) + "\n";
+			  return write_and_read_back(file.fd(), 0, nullptr);
 		  }),
 		  "");
 }
