@@ -35,6 +35,8 @@ TEST(KaioCpAioLimit, ExhaustedAioMaxNrIsExplainedAndNoDestinationChanges)
 	write_random_file(source, 16 * mib);
 	write_random_file(existing, 3 * mib, 2);
 	fs::copy_file(existing, kept);
+	fs::permissions(source, fs::perms::owner_read | fs::perms::owner_write);
+	fs::permissions(existing, fs::perms::owner_all);
 	// Room for 8 requests; the copy wants 16 in flight.
 	aio_reservation nearly_all(8);
 	if (aio_max_nr() - aio_nr() > 8)
@@ -46,6 +48,8 @@ TEST(KaioCpAioLimit, ExhaustedAioMaxNrIsExplainedAndNoDestinationChanges)
 		run_kaio_cp("--bs 1m --iodepth 16 " + operands(source, existing)));
 	EXPECT_EQ(first_difference(existing, kept), std::nullopt)
 		<< "a copy that never started changed the existing destination";
+	EXPECT_EQ(fs::status(existing).permissions(), fs::perms::owner_all)
+		<< "a copy that never started changed the destination's permissions";
 }
 
 } // namespace

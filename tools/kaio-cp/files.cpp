@@ -101,11 +101,7 @@ destination_file open_destination(const std::string &path, const source_file &so
 		discard_if_created(file);
 		throw;
 	}
-	// Also for an existing file, which O_CREAT's mode does not touch, and despite the umask.
-	// Before the truncation: a user who may write the file but does not own it is refused
-	// here (EPERM), with the file still whole.
-	if (::fchmod(fd, source.permissions) < 0)
-		throw system_failure(fmt::format("cannot set the permissions of {}", path), errno);
+	file.permissions = source.permissions;
 	return file;
 }
 
@@ -117,6 +113,12 @@ void discard_if_created(const destination_file &file) noexcept
 
 void truncate_for_writing(const destination_file &file)
 {
+	// Also for an existing file, which O_CREAT's mode does not touch, and despite the umask.
+	// Before the truncation: a user who may write the file but does not own it is refused
+	// here (EPERM), with the file still whole.
+	if (::fchmod(file.fd.get(), file.permissions) < 0)
+		throw system_failure(fmt::format("cannot set the permissions of {}", file.path),
+				     errno);
 	if (::ftruncate(file.fd.get(), 0) < 0)
 		throw system_failure(fmt::format("cannot truncate {}", file.path), errno);
 }

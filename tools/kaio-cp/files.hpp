@@ -25,21 +25,23 @@ struct source_file {
 struct destination_file {
 	std::string path;
 	tools::unique_fd fd;
-	bool created = false; // by this run: its directory entry is new
+	bool created = false;   // by this run: its directory entry is new
+	mode_t permissions = 0; // the source's, set by truncate_for_writing
 };
 
 // Opens a regular file for reading with O_DIRECT: the source, and both files for --verify.
 source_file open_source(const std::string &path);
 
-// Creates or opens `path` with O_DIRECT and the source's permission bits, leaving an existing
-// file's bytes as they are. Refuses the source itself.
+// Creates or opens `path` with O_DIRECT, leaving an existing file's bytes and permission bits as
+// they are. Refuses the source itself.
 destination_file open_destination(const std::string &path, const source_file &source);
 
 // Leaves nothing behind for a copy that never started: removes the file if this run created it.
 void discard_if_created(const destination_file &file) noexcept;
 
-// Empties the destination: done only once the copy is ready to write, so that a copy refused
-// before (no AIO context, no memory for the buffers) leaves an existing file whole.
+// Gives the destination the source's permission bits and empties it: done only once the copy
+// is ready to write, so that a copy refused before (no AIO context, no memory for the buffers)
+// leaves an existing file as it was.
 void truncate_for_writing(const destination_file &file);
 
 file_end end_of(const source_file &file);
