@@ -11,6 +11,7 @@
 
 #define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
 #include <fuse_lowlevel.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -65,9 +66,13 @@ public:
 	{
 		open_gate();
 		if (mounted_) {
+			// Unmounting ends the connection, and with it the loop's reads of
+			// /dev/fuse; closing that descriptor (fuse_session_unmount) under them
+			// would race.
 			fuse_session_exit(session_);
-			fuse_session_unmount(session_); // ends the loop's read of /dev/fuse
+			::umount2(mount_point_.c_str(), MNT_DETACH);
 			loop_.join();
+			fuse_session_unmount(session_);
 		}
 		if (session_ != nullptr)
 			fuse_session_destroy(session_);
