@@ -383,8 +383,14 @@ bool engine::refuses_nowait(iocb &block) noexcept
 // memory. RWF_NOWAIT comes off those to a filesystem that refused it from memory.
 void engine::screen_batch() noexcept
 {
-	direct_files direct;
 	nowait_refusals::batch_screen refused(nowait_refused_, devices_);
+	if (!routes_blocking_files_ && !nowait_refused_.sends_to_workers()) {
+		// Flags to take off in place (tmpfs), and nothing to take out of the queue.
+		for (iocb *block : queue_)
+			(void)refused.needs_worker(*block);
+		return;
+	}
+	direct_files direct;
 	bool screen_nowait = nowait_refused_.any();
 	int last_fd = -1; // no request has a negative fd: validate() refuses it
 	bool last_fd_is_direct = true;

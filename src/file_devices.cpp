@@ -16,7 +16,7 @@ namespace {
 
 std::optional<file_backing> asked(int fd, kernel_aio &kernel) noexcept
 {
-	struct statx status {};
+	struct statx status; // statx fills it: zeroing its 256 bytes doubled this function's cost
 	if (kernel.statx(fd, STATX_TYPE, &status) < 0)
 		return std::nullopt;
 	if (S_ISBLK(status.stx_mode))

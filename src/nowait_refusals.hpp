@@ -37,6 +37,9 @@ class nowait_refusals {
 public:
 	// True once any filesystem has refused: only then do batches need looking at.
 	bool any() const noexcept { return anywhere_ != 0; }
+	// True once a filesystem not served from memory has refused: only then may a batch_screen
+	// send a request to the workers.
+	bool sends_to_workers() const noexcept { return to_workers_ != 0; }
 
 	// io_submit refused `request`, which carries RWF_NOWAIT, with EOPNOTSUPP: its filesystem
 	// refuses the flag in the request's direction. True when that is news, to be counted once;
