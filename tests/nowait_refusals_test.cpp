@@ -49,6 +49,19 @@ long long offset_of(unsigned index)
 	return static_cast<long long>(index) * static_cast<long long>(block);
 }
 
+// Block `index` of `path` (a file or a block device) overwritten with `byte` through the page
+// cache and left dirty there: a direct read of it under RWF_NOWAIT would wait for the writeback,
+// and answers -EAGAIN.
+void dirty_block(const std::filesystem::path &path, unsigned index, char byte)
+{
+	int cached = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+	ASSERT_GE(cached, 0) << std::strerror(errno);
+	std::vector<char> data(block, byte);
+	ssize_t written = ::pwrite(cached, data.data(), block, offset_of(index));
+	::close(cached);
+	ASSERT_EQ(written, static_cast<ssize_t>(block));
+}
+
 // An O_DIRECT file of `blocks` blocks, each filled with its own byte, on a filesystem of its
 // own mounted under `directory`; closed before the filesystem is unmounted.
 class mounted_file {
@@ -78,17 +91,8 @@ public:
 	// What block `index` holds: the file's own byte `mark`, then the block's index.
 	int byte_of(unsigned index) const { return mark_ + static_cast<int>(index); }
 
-	// Block `index` overwritten with `byte` through the page cache and left dirty there: a
-	// direct read of it under RWF_NOWAIT would wait for the writeback, and answers -EAGAIN.
-	void dirty(unsigned index, char byte) const
-	{
-		int cached = ::open(path().c_str(), O_RDWR | O_CLOEXEC);
-		ASSERT_GE(cached, 0) << std::strerror(errno);
-		std::vector<char> data(block, byte);
-		EXPECT_EQ(::pwrite(cached, data.data(), block, offset_of(index)),
-			  static_cast<ssize_t>(block));
-		::close(cached);
-	}
+	// See dirty_block().
+	void dirty(unsigned index, char byte) const { dirty_block(path(), index, byte); }
 
 private:
 	std::string make_file(std::string why)
@@ -439,16 +443,8 @@ TEST(NowaitRefusals, ARefusingBlockDeviceLeavesOtherDevicesTheirNowait)
 	fault_kernel kernel;
 	context_guard guard;
 	ASSERT_EQ(kaio::detail::create_io_ctx(&guard.ctx, 8, nullptr, nullptr, &kernel), 0);
-	auto dirty_read_is_retried = [&](int fd, const std::string &device, unsigned index) {
-		int cached = ::open(device.c_str(), O_RDWR | O_CLOEXEC);
-		ASSERT_GE(cached, 0) << std::strerror(errno);
-		std::vector<char> data(block, 'D');
-		ASSERT_EQ(::pwrite(cached, data.data(), block, offset_of(index)),
-			  static_cast<ssize_t>(block));
-		expect_read(guard.ctx, fd, index, 'D');
-		::close(cached);
-	};
-	dirty_read_is_retried(fds[1], devices[1]->path(), 0);
+	dirty_block(devices[1]->path(), 0, 'D');
+	expect_read(guard.ctx, fds[1], 0, 'D');
 	if (stats_of(guard.ctx).nowait_retries != 1)
 		GTEST_SKIP() << "this kernel read a dirty range under RWF_NOWAIT without -EAGAIN";
 
@@ -460,7 +456,8 @@ TEST(NowaitRefusals, ARefusingBlockDeviceLeavesOtherDevicesTheirNowait)
 	EXPECT_EQ(refused.result, static_cast<int>(block));
 	ASSERT_EQ(stats_of(guard.ctx).nowait_refusals, 1u);
 
-	dirty_read_is_retried(fds[1], devices[1]->path(), 1);
+	dirty_block(devices[1]->path(), 1, 'D');
+	expect_read(guard.ctx, fds[1], 1, 'D');
 	EXPECT_EQ(stats_of(guard.ctx).nowait_retries, 2u)
 		<< "the other device lost RWF_NOWAIT to the first one's refusal";
 	ASSERT_GT(io_ctx_read(&guard.ctx, fds[0], in.data(), block, 0, record, &refused), 0);
