@@ -1027,6 +1027,7 @@ context_stats engine::stats() const noexcept
 	copy.in_kernel = in_kernel_;
 	copy.queued = static_cast<unsigned>(queue_.size());
 	copy.fixed_buffer_requests = kernel_.fixed_buffer_requests(kernel_context_);
+	copy.worker_requests += kernel_.async_requests(kernel_context_);
 	return copy;
 }
 

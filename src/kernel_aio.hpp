@@ -55,6 +55,8 @@ public:
 	virtual bool serves_another_thread(io_context_t /*context*/) { return false; }
 	// Requests sent so far with a registered buffer.
 	virtual std::uint64_t fixed_buffer_requests(io_context_t /*context*/) { return 0; }
+	// Requests sent straight to the kernel's own worker threads (io_uring's IOSQE_ASYNC).
+	virtual std::uint64_t async_requests(io_context_t /*context*/) { return 0; }
 	// What the kernel holds of an fd's file (`mask`: STATX_*), never asked of a FUSE daemon
 	// or an NFS server (AT_STATX_DONT_SYNC), which could keep this thread waiting: where a
 	// request's file lives, once per descriptor of a batch and only after some filesystem

@@ -10,6 +10,7 @@
 #include <new>
 #include <vector>
 
+#include "daemon_files.hpp"
 #include "registered_buffers.hpp"
 #include "request_kind.hpp"
 
@@ -37,8 +38,11 @@ constexpr unsigned peek_batch = 64;
 struct uring_context {
 	io_uring ring{};
 	registered_buffers buffers;
-	std::vector<int> file_index; // registered: fd -> its index, or -1
+	std::vector<int> file_index;      // registered: fd -> its index, or -1
+	std::vector<bool> file_on_daemon; // registered: fd -> whether a FUSE daemon serves it
+	daemon_devices devices;
 	std::uint64_t fixed_buffer_requests = 0;
+	std::uint64_t async_requests = 0; // sent with IOSQE_ASYNC
 	// A single-thread ring starts disabled: the first thread that enables it becomes its only
 	// issuer.
 	bool enabled = true;
@@ -107,16 +111,17 @@ public:
 		uring_context &uring = context_of(context);
 		if (int err = enable(uring); err < 0)
 			return err;
+		daemon_files daemon(*this, uring.devices);
 		long prepared = 0;
 		for (; prepared < count; ++prepared) {
 			io_uring_sqe *sqe = io_uring_get_sqe(&uring.ring);
 			if (sqe == nullptr)
 				break; // SQ full: a partial submit, as io_submit may make
-			prepare(uring, *sqe, *requests[prepared]);
+			prepare(uring, *sqe, *requests[prepared], daemon);
 		}
 		int sent = io_uring_submit(&uring.ring);
 		forget_unsent(uring.ring);
-		uncount_unsent(uring, requests + std::max(sent, 0), requests + prepared);
+		uncount_unsent(uring, requests + std::max(sent, 0), requests + prepared, daemon);
 		return sent == 0 && prepared > 0 ? -EAGAIN : sent;
 	}
 
@@ -210,6 +215,7 @@ public:
 			if (int err = io_uring_unregister_files(&uring.ring); err < 0)
 				return err;
 			uring.file_index.clear();
+			uring.file_on_daemon.clear();
 		}
 		if (count == 0)
 			return 0;
@@ -221,17 +227,23 @@ public:
 		    err < 0)
 			return err;
 		std::vector<int> index;
+		std::vector<bool> on_daemon;
 		try {
-			index.assign(static_cast<std::size_t>(*std::max_element(fds, fds + count)) +
-					     1,
-				     -1);
+			auto size =
+				static_cast<std::size_t>(*std::max_element(fds, fds + count)) + 1;
+			index.assign(size, -1);
+			on_daemon.assign(size, false);
 		} catch (const std::bad_alloc &) {
 			io_uring_unregister_files(&uring.ring);
 			return -ENOMEM;
 		}
-		for (int k = count - 1; k >= 0; --k)
-			index[static_cast<std::size_t>(fds[k])] = k;
+		for (int k = count - 1; k >= 0; --k) {
+			auto fd = static_cast<std::size_t>(fds[k]);
+			index[fd] = k;
+			on_daemon[fd] = served_by_daemon(fds[k], *this, uring.devices);
+		}
 		uring.file_index = std::move(index);
+		uring.file_on_daemon = std::move(on_daemon);
 		return 0;
 	}
 
@@ -243,6 +255,11 @@ public:
 	std::uint64_t fixed_buffer_requests(io_context_t context) override
 	{
 		return context_of(context).fixed_buffer_requests;
+	}
+
+	std::uint64_t async_requests(io_context_t context) override
+	{
+		return context_of(context).async_requests;
 	}
 
 private:
@@ -284,7 +301,8 @@ private:
 		return 0;
 	}
 
-	static void prepare(uring_context &uring, io_uring_sqe &sqe, iocb &request)
+	static void prepare(uring_context &uring, io_uring_sqe &sqe, iocb &request,
+			    daemon_files &daemon)
 	{
 		int fd = request.aio_fildes;
 		void *buffer = request.u.c.buf;
@@ -314,7 +332,20 @@ private:
 			sqe.fd = index;
 			sqe.flags |= IOSQE_FIXED_FILE;
 		}
+		if (on_daemon(uring, fd, daemon)) {
+			sqe.flags |= IOSQE_ASYNC;
+			++uring.async_requests;
+		}
 		io_uring_sqe_set_data(&sqe, &request);
+	}
+
+	// Whether a FUSE daemon serves `fd`'s file (daemon_files.hpp): known since registration,
+	// or asked once per batch.
+	static bool on_daemon(const uring_context &uring, int fd, daemon_files &daemon) noexcept
+	{
+		if (uring.index_of_file(fd) >= 0)
+			return uring.file_on_daemon[static_cast<std::size_t>(fd)];
+		return daemon.served_by_daemon(fd);
 	}
 
 	static void prepare_data(uring_context &uring, io_uring_sqe &sqe, bool read, int fd,
@@ -335,18 +366,19 @@ private:
 			io_uring_prep_write_fixed(&sqe, fd, buffer, length, offset, registered);
 	}
 
-	// prepare() counted the fixed-buffer requests it built; those the kernel did not take will
-	// be counted again when they are sent again, or never sent.
-	static void uncount_unsent(uring_context &uring, iocb *const *first, iocb *const *end)
+	// prepare() counted the fixed-buffer and IOSQE_ASYNC requests it built; those the kernel
+	// did not take will be counted again when they are sent again, or never sent.
+	static void uncount_unsent(uring_context &uring, iocb *const *first, iocb *const *end,
+				   daemon_files &daemon)
 	{
-		if (uring.buffers.empty())
-			return;
 		for (; first < end; ++first) {
 			const iocb &request = **first;
-			if (has_one_buffer(request) &&
+			if (!uring.buffers.empty() && has_one_buffer(request) &&
 			    registered_index(uring, request.u.c.buf,
 					     static_cast<unsigned>(request.u.c.nbytes)) >= 0)
 				--uring.fixed_buffer_requests;
+			if (on_daemon(uring, request.aio_fildes, daemon))
+				--uring.async_requests;
 		}
 	}
 

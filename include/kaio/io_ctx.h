@@ -63,6 +63,12 @@
  * device has written it, and so does a FUSE write until its daemon has answered. What remains:
  * the kernel may make a submission wait briefly on a lock of its own while a worker writes the
  * same file.
+ * On io_uring the kernel hands what would block to its own workers, and none of the above is
+ * done, but for files a FUSE daemon serves: they poll as ready, so io_uring would run their
+ * requests in the caller's thread, where FUSE's direct I/O waits for the daemon. kaio sends
+ * those with IOSQE_ASYNC, straight to io_uring's workers (counted in worker_requests), and to
+ * find them asks statx (AT_STATX_DONT_SYNC) once per descriptor and io_uring_enter call, unless
+ * the file is registered, and reads /proc/self/mountinfo for a filesystem it has not seen.
  *
  * Files under requests (tests/file_faults_test.cpp shows each):
  * - A read returns the bytes up to end of file, short if need be (even a count that is not a
@@ -221,7 +227,8 @@ struct io_ctx_stats {
 	unsigned queued;                    /* requests waiting in the library for io_submit */
 	unsigned long long ring_reaps;      /* reaps from the completion ring (io_uring: its
 					       completion queue), no system call */
-	unsigned long long worker_requests; /* requests run by a worker thread (see io_ctx_read) */
+	unsigned long long worker_requests; /* requests run by a worker thread (see io_ctx_read);
+					     * on io_uring, sent to its workers (IOSQE_ASYNC) */
 	unsigned long long nowait_retries;  /* of which: direct I/O the kernel would have blocked on
 					       (all of it, or the rest of what it stopped short) */
 	unsigned long long nowait_refusals; /* refusals of RWF_NOWAIT (EOPNOTSUPP, by io_submit
@@ -297,8 +304,9 @@ KAIO_API int io_ctx_register_buffers(struct io_ctx *io_ctx, const struct iovec *
 
 /*
  * Register `count` open files: on io_uring requests on them skip the kernel's file-table lookup.
- * On AIO kaio remembers the filesystem each lives on, which spares the statx per descriptor and
- * io_submit call it otherwise makes once a filesystem has refused RWF_NOWAIT (tmpfs does).
+ * kaio remembers the filesystem each lives on, which spares the statx per descriptor and
+ * submission call it otherwise makes: on AIO once a filesystem has refused RWF_NOWAIT (tmpfs
+ * does), on io_uring always (to find the files a FUSE daemon serves, see io_ctx_read).
  * Same rules as io_ctx_register_buffers(); -EBADF for a negative fd or one not open. The files
  * must stay open while registered: on io_uring a request on a registered fd number reaches the
  * file registered, even after that fd was closed and its number given to another file.

@@ -37,7 +37,9 @@ struct context_stats {
 	std::uint64_t ring_reaps = 0;
 	std::uint64_t eventfd_reads = 0;
 	std::uint64_t waits = 0;
-	std::uint64_t worker_requests = 0; // run by a worker thread: AIO would have blocked
+	// Run by a worker thread: AIO would have blocked; on io_uring, sent to its workers
+	// (IOSQE_ASYNC: files that a FUSE daemon serves).
+	std::uint64_t worker_requests = 0;
 	std::uint64_t nowait_retries = 0; // answered -EAGAIN under RWF_NOWAIT, then run by a worker
 	std::uint64_t nowait_refusals = 0; // io_submit calls refused for RWF_NOWAIT (EOPNOTSUPP):
 					   // one per file system and direction
