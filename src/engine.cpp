@@ -604,8 +604,8 @@ int engine::deliver(const io_event *events, int count) noexcept
 // Short (0 < result < the bytes asked for): the kernel moved what it could without blocking
 // (btrfs serves direct I/O not aligned to its sectors through its page cache, and stops at the
 // first page not in it). The caller, who never asked for RWF_NOWAIT,
-// would take it for the end of the file: a worker moves the rest, unless the read did stop at
-// the end of the file.
+// would take it for the end of the file: a worker moves the rest, unless the read is as short
+// as read(2) would have made it.
 bool engine::retried_without_nowait(request_slot &slot, int &result) noexcept
 {
 	iocb &block = slot.control_block;
@@ -629,8 +629,8 @@ bool engine::retried_without_nowait(request_slot &slot, int &result) noexcept
 
 bool engine::continued_on_worker(iocb &block, int done) noexcept
 {
-	if (is_read(block) && ends_at_end_of_file(block, done))
-		return false; // a worker would find nothing more
+	if (is_read(block) && short_read_is_final(block, done))
+		return false; // as a read without the flag would have ended
 	// Before the worker may start on it. Should none take it, the request is over anyway: the
 	// next one's prepare() sets every field this changes.
 	skip_bytes_done(block, done);
@@ -640,19 +640,24 @@ bool engine::continued_on_worker(iocb &block, int done) noexcept
 	return true;
 }
 
-// Whether a read cut short stopped at the end of its file or device. Asked through the fd
-// number, which a worker would read through too.
-bool engine::ends_at_end_of_file(const iocb &block, int done) noexcept
+// Whether a read cut short is what a read without the flag gives too: it stopped at the end of
+// its file or device, or its file is neither (a pipe opened O_DIRECT, whose reads return one
+// packet, as read(2) does: a worker would wait for the next one and join them). Asked through
+// the fd number, which a worker would read through too.
+bool engine::short_read_is_final(const iocb &block, int done) noexcept
 {
 	struct statx status {};
 	if (kernel_.statx(block.aio_fildes, STATX_TYPE | STATX_SIZE, &status) != 0)
 		return false;
 	auto end = static_cast<long long>(status.stx_size);
 	std::uint64_t device_size = 0;
-	if (S_ISBLK(status.stx_mode) && ::ioctl(block.aio_fildes, BLKGETSIZE64, &device_size) == 0)
+	if (S_ISBLK(status.stx_mode)) {
+		if (::ioctl(block.aio_fildes, BLKGETSIZE64, &device_size) != 0)
+			return false;
 		end = static_cast<long long>(device_size);
-	else if (!S_ISREG(status.stx_mode))
-		return false;
+	} else if (!S_ISREG(status.stx_mode)) {
+		return true;
+	}
 	return block.u.c.offset + done >= end;
 }
 

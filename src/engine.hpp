@@ -117,7 +117,7 @@ private:
 	int reap_workers();
 	bool retried_without_nowait(request_slot &slot, int &result) noexcept;
 	bool continued_on_worker(iocb &block, int done) noexcept;
-	bool ends_at_end_of_file(const iocb &block, int done) noexcept;
+	bool short_read_is_final(const iocb &block, int done) noexcept;
 	static void skip_bytes_done(iocb &block, int done) noexcept;
 	void reject_queue_head(int error);
 	int refuse_foreign_thread();

@@ -176,6 +176,38 @@ TEST(BlockingFiles, PipeReadCompletesWhenDataArrives)
 	::close(ends[1]);
 }
 
+// A pipe opened O_DIRECT (packet mode) goes to kernel AIO, whose read under RWF_NOWAIT returns one
+// packet, as read(2) does: that short count is the read's result, not a cut for a worker to
+// finish, which would join the next packet to it (or wait for one).
+TEST(BlockingFiles, PacketPipeReadGetsOnePacketAsReadDoes)
+{
+	int ends[2];
+	ASSERT_EQ(::pipe2(ends, O_CLOEXEC | O_DIRECT), 0);
+	// pipe2's O_DIRECT makes packets but leaves the flag out of F_GETFL, which kaio reads.
+	ASSERT_EQ(::fcntl(ends[0], F_SETFL, O_DIRECT), 0);
+	constexpr std::size_t packet = 512;
+	std::vector<char> first(packet, 'a');
+	std::vector<char> second(packet, 'b');
+	ASSERT_EQ(::write(ends[1], first.data(), packet), static_cast<ssize_t>(packet));
+	ASSERT_EQ(::write(ends[1], second.data(), packet), static_cast<ssize_t>(packet));
+	context_guard guard;
+	ASSERT_EQ(io_ctx_create(&guard.ctx, 4, nullptr), 0);
+	kaio::aligned_buffer in(block);
+	completion done;
+	ASSERT_GT(io_ctx_read(&guard.ctx, ends[0], in.data(), block, 0, record, &done), 0);
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	EXPECT_EQ(done.calls, 1);
+	EXPECT_EQ(done.result, static_cast<int>(packet)) << "packets joined";
+	EXPECT_EQ(std::memcmp(in.data(), first.data(), packet), 0);
+	completion next;
+	ASSERT_GT(io_ctx_read(&guard.ctx, ends[0], in.data(), block, 0, record, &next), 0);
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	EXPECT_EQ(next.result, static_cast<int>(packet));
+	EXPECT_EQ(std::memcmp(in.data(), second.data(), packet), 0);
+	::close(ends[0]);
+	::close(ends[1]);
+}
+
 // The threads of this process.
 int thread_count()
 {

@@ -40,10 +40,11 @@
  * call, never cached, since a descriptor can be reused or change its flags. Pipes and sockets
  * are read and written as read(2)/write(2) do, ignoring the offset. Where no worker can take a
  * request (no thread starts, no descriptor is left to duplicate: EMFILE), it fails with that
- * error. A read that waits for data holds its worker meanwhile: four of them stop the context's
- * later requests on workers, and io_ctx_destroy() waits for them (io_cancel cannot stop them);
- * use io_uring for pipes and sockets that may stay idle. A pipe opened with O_DIRECT (packet
- * mode) is taken for a direct file and goes to kernel AIO.
+ * error. A read that waits for data holds its worker meanwhile, and another thread starts so
+ * that four stay free for the context's other requests; io_ctx_destroy() waits for such reads
+ * (io_cancel cannot stop them): use io_uring for pipes and sockets that may stay idle. A pipe
+ * opened with O_DIRECT (packet mode) is taken for a direct file and goes to kernel AIO: a read
+ * returns one packet, as read(2) does, but a write to a full one waits inside io_submit.
  * O_DIRECT reads carry RWF_NOWAIT: what the kernel would block on (a lock, dirty page-cache
  * pages over the range, a full device queue) comes back -EAGAIN and is run again on a worker,
  * never requeued blindly. Where the kernel stops part way instead (btrfs, at a page it would
