@@ -102,7 +102,7 @@ TEST(BenchBufferedFile, ReportsThatWorkersRanEveryRequest)
 	EXPECT_NE(text.output.find("worker share=1.000"), std::string::npos) << text.output;
 	// Their CPU time is not in the job's figure, which says so.
 	EXPECT_NE(text.output.find("usec per I/O (the job's thread only: worker threads ran 100% "
-				   "of the I/Os)"),
+				   "of the requests)"),
 		  std::string::npos)
 		<< text.output;
 	// The process's figure has it: every read's copy is in theirs, none in the job's.
@@ -332,6 +332,40 @@ TEST(BenchRun, UnknownKaioBackendInTheEnvironmentIsAClearError)
 	EXPECT_EQ(result.exit_status, 1);
 	EXPECT_NE(result.output.find("KAIO_BACKEND='io-uring' names no backend"), std::string::npos)
 		<< result.output;
+}
+
+// The worker share counts the fdatasyncs among the requests the workers ran: all of them,
+// never more.
+TEST(BenchBufferedFile, WorkerShareCountsSyncsAmongTheRequests)
+{
+	if (const char *backend = std::getenv("KAIO_BACKEND");
+	    backend && std::string(backend) == "uring")
+		GTEST_SKIP() << "io_uring runs buffered requests itself: kaio's workers serve AIO";
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	command_result text = run_bench(
+		on(file) + "--direct=0 --rw=randwrite --fsync=1 --iodepth=1 --number_ios=200");
+	EXPECT_EQ(text.exit_status, 0) << text.output;
+	EXPECT_NE(text.output.find("fdatasync: "), std::string::npos) << text.output;
+	EXPECT_NE(text.output.find("worker share=1.000"), std::string::npos) << text.output;
+}
+
+// --backend holds for every context of the run: the one laying out a new file and the one
+// reading it back for --verify too, not only the jobs'.
+TEST(BenchRun, BackendOptionOutranksTheEnvironmentInEveryStep)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	std::filesystem::path fresh = file.path().string() + ".laid-out";
+	command_result result = run_command(
+		"KAIO_BACKEND=io-uring " + shell_quoted(KAIO_BENCH) +
+		" --filename=" + shell_quoted(fresh) +
+		" --size=8m --bs=4k --backend=aio --rw=randwrite --verify --number_ios=100"
+		" --output-format=json");
+	std::filesystem::remove(fresh);
+	ASSERT_EQ(result.exit_status, 0) << result.output;
+	json report = json::parse(result.output, nullptr, false);
+	ASSERT_TRUE(report.contains("verify_result")) << result.output;
+	EXPECT_GT(report["verify_result"]["blocks"].get<std::uint64_t>(), 0U);
+	EXPECT_EQ(report["verify_result"]["errors"], 0);
 }
 
 // A report that cannot be written (stdout on a full disk) fails the run, which says why.

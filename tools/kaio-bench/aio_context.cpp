@@ -22,6 +22,13 @@ failure aio_limit_failure(unsigned capacity, std::uint64_t run_needs)
 
 } // namespace
 
+kaio::context_options on(kaio::backend backend)
+{
+	kaio::context_options tuning;
+	tuning.backend = backend;
+	return tuning;
+}
+
 kaio::context open_context(unsigned capacity, std::uint64_t run_needs, kaio::context_options tuning)
 {
 	kaio::backend backend = tuning.backend;

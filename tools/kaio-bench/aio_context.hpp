@@ -9,9 +9,12 @@
 namespace kaio::bench {
 
 // `run_needs`: the capacity of all the contexts the run creates, for the advice on aio-max-nr.
-// `backend`: from_environment takes KAIO_BACKEND, as plain contexts do.
-// `tuning`: how the run sends and waits; the context always defers its direct submissions.
+// `tuning`: how the run sends and waits, and on which backend (from_environment takes
+// KAIO_BACKEND, as plain contexts do); the context always defers its direct submissions.
 kaio::context open_context(unsigned capacity, std::uint64_t run_needs,
-			   kaio::context_options tuning = {});
+			   kaio::context_options tuning);
+
+// The default options, on `backend` (the run's --backend).
+kaio::context_options on(kaio::backend backend);
 
 } // namespace kaio::bench

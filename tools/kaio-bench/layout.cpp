@@ -40,8 +40,8 @@ void preallocate(int fd, const target_file &target)
 // Writes the file in chunks, `depth` of them in flight, each completion sending the next.
 class layout_writer {
 public:
-	layout_writer(int fd, std::uint64_t size)
-		: fd_(fd), size_(size), ctx_(open_context(depth, depth))
+	layout_writer(int fd, std::uint64_t size, kaio::backend backend)
+		: fd_(fd), size_(size), ctx_(open_context(depth, depth, on(backend)))
 	{
 		for (chunk &piece : chunks_)
 			piece.buffer = kaio::aligned_buffer(std::min(chunk_bytes, size));
@@ -117,13 +117,13 @@ private:
 
 } // namespace
 
-void lay_out(const target_file &target, bool show_progress)
+void lay_out(const target_file &target, bool show_progress, kaio::backend backend)
 {
 	try {
 		tools::unique_fd file = target.open(true);
 		preallocate(file.get(), target);
 		tools::status_line status(show_progress);
-		layout_writer(file.get(), target.size()).run(status, target.path());
+		layout_writer(file.get(), target.size(), backend).run(status, target.path());
 	} catch (const failure &) {
 		// A file this run made and could not lay out (too large, no space) goes, as one
 		// whose filesystem refuses O_DIRECT does; an existing one is left for the next run.

@@ -31,7 +31,7 @@ int run(const options &wanted)
 	target_file target = target_file::resolve(wanted);
 	bool interactive = wanted.format == output_format::normal;
 	if (target.needs_layout())
-		lay_out(target, interactive);
+		lay_out(target, interactive, wanted.backend);
 	std::uint64_t generation = new_generation();
 	run_outcome outcome = run_jobs(wanted, target, generation);
 	run_summary summary{wanted, target.size(), std::move(outcome.jobs),
@@ -39,7 +39,7 @@ int run(const options &wanted)
 	summary.total = total_of(summary.jobs, outcome.elapsed_s);
 	if (wanted.verify && writes_any(wanted.rw))
 		summary.verified = verify_written(target, spec_of(wanted, target, 0, generation),
-						  written_by_any(summary.jobs));
+						  written_by_any(summary.jobs), wanted.backend);
 	for (const job_result &job : summary.jobs)
 		print_errors(job.messages, job.errors);
 	if (summary.verified)

@@ -46,6 +46,13 @@ double per_io(std::uint64_t calls, const job_result &job)
 	return job.ios() > 0 ? double(calls) / double(job.ios()) : 0;
 }
 
+// The share of the job's requests, its fdatasyncs included, that kaio's workers ran.
+double worker_share(const job_result &job)
+{
+	std::uint64_t requests = job.ios() + job.syncs;
+	return requests > 0 ? double(job.kaio.worker_requests) / double(requests) : 0;
+}
+
 // --- text ---------------------------------------------------------------------------------
 
 // Three significant digits or the whole number: 0.97, 31.2, 214, 4601.
@@ -107,8 +114,8 @@ std::string job_text(const std::string &title, const job_result &job, const opti
 	// kaio's worker threads are not the job's: say so where they did some of its work.
 	std::string unmeasured = wanted.engine == engine_kind::kaio && job.kaio.worker_requests > 0
 					 ? fmt::format(" (the job's thread only: worker threads "
-						       "ran {:.0f}% of the I/Os)",
-						       100 * per_io(job.kaio.worker_requests, job))
+						       "ran {:.0f}% of the requests)",
+						       100 * worker_share(job))
 					 : "";
 	text += fmt::format("  cpu: user={:.2f}s, sys={:.2f}s, {:.2f} usec per I/O{}\n",
 			    job.cpu.user_s, job.cpu.system_s, cpu_us_per_io(job), unmeasured);
@@ -120,7 +127,7 @@ std::string job_text(const std::string &title, const job_result &job, const opti
 			"(nowait retries {})\n",
 			per_io(job.kaio.submit_calls, job), per_io(job.kaio.getevents_calls, job),
 			per_io(job.kaio.ring_reaps, job), job.kaio.eventfd_reads, job.kaio.waits,
-			per_io(job.kaio.worker_requests, job), job.kaio.nowait_retries);
+			worker_share(job), job.kaio.nowait_retries);
 	return text;
 }
 
@@ -220,9 +227,11 @@ json options_json(const run_summary &summary)
 
 std::string count_text(double value)
 {
-	if (value < 1000)
+	// Three digits: a value that would round up to 1000 of a unit takes the next one, where
+	// {:.3g} would write 1e+03.
+	if (value < 999.5)
 		return fmt::format("{:.0f}", value);
-	if (value < 1e6)
+	if (value < 999.5e3)
 		return fmt::format("{:.3g}k", value / 1e3);
 	return fmt::format("{:.3g}M", value / 1e6);
 }

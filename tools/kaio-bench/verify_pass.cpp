@@ -20,9 +20,9 @@ constexpr unsigned max_depth = 64;
 class verifier {
 public:
 	verifier(const target_file &target, const job_spec &spec,
-		 const std::vector<std::uint64_t> &written)
+		 const std::vector<std::uint64_t> &written, kaio::backend backend)
 		: spec_(spec), written_(written), file_(target.open(false)),
-		  ctx_(open_context(depth(spec), depth(spec)))
+		  ctx_(open_context(depth(spec), depth(spec), on(backend)))
 	{
 		slots_.reserve(depth(spec));
 		for (unsigned i = 0; i < depth(spec); ++i)
@@ -124,11 +124,11 @@ private:
 } // namespace
 
 verify_outcome verify_written(const target_file &target, const job_spec &spec,
-			      const std::vector<std::uint64_t> &written)
+			      const std::vector<std::uint64_t> &written, kaio::backend backend)
 {
 	if (written.empty())
 		return {};
-	return verifier(target, spec, written).run();
+	return verifier(target, spec, written, backend).run();
 }
 
 } // namespace kaio::bench

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "job_spec.hpp"
+#include "kaio/operation.hpp"
 #include "target_file.hpp"
 
 namespace kaio::bench {
@@ -19,8 +20,8 @@ struct verify_outcome {
 	std::vector<std::string> messages; // the first few: "verify at offset 4096: ..."
 };
 
-// `written`: a bitmap of the blocks of `spec.bs` bytes to check.
+// `written`: a bitmap of the blocks of `spec.bs` bytes to check; `backend`: the run's.
 verify_outcome verify_written(const target_file &target, const job_spec &spec,
-			      const std::vector<std::uint64_t> &written);
+			      const std::vector<std::uint64_t> &written, kaio::backend backend);
 
 } // namespace kaio::bench
