@@ -18,12 +18,12 @@ namespace kaio::detail {
 namespace {
 
 // A request's user_data is its iocb's address, which is aligned: an odd user_data is none of the
-// engine's requests, but our cancel of one (its address + 1) or a timeout liburing adds to waits
-// on kernels without IORING_FEAT_EXT_ARG (all ones). Their CQEs are consumed here, never
-// delivered.
-std::uint64_t cancel_tag(const iocb *request)
+// engine's requests, but one of our cancels (tagged by its number, cancel_tag()) or a timeout
+// liburing adds to waits on kernels without IORING_FEAT_EXT_ARG (all ones). Their CQEs are
+// consumed here, never delivered.
+std::uint64_t cancel_tag(std::uint64_t number)
 {
-	return reinterpret_cast<std::uintptr_t>(request) + 1;
+	return number << 1 | 1;
 }
 
 bool is_request(const io_uring_cqe &cqe)
@@ -43,6 +43,17 @@ struct uring_context {
 	daemon_devices devices;
 	std::uint64_t fixed_buffer_requests = 0;
 	std::uint64_t async_requests = 0; // sent with IOSQE_ASYNC
+	// Each cancel has a tag of its own: one of a request before, in the same slot, is still in
+	// the CQ until a reap takes it, and must not be taken for this one's answer.
+	std::uint64_t cancels_sent = 0;
+	// Requests the kernel would not stop (-ENOENT, -EALREADY), with that answer, until their
+	// completion is taken: a cancel repeated meanwhile gets it again without posting another
+	// CQE, so that repeats cannot fill the CQ (which has room for one cancel per request).
+	struct refused_cancel {
+		const iocb *request;
+		int answer;
+	};
+	std::vector<refused_cancel> refused_cancels; // room for every request, from setup
 	// A single-thread ring starts disabled: the first thread that enables it becomes its only
 	// issuer.
 	bool enabled = true;
@@ -82,6 +93,12 @@ public:
 		auto *created = new (std::nothrow) uring_context;
 		if (created == nullptr)
 			return -ENOMEM;
+		try {
+			created->refused_cancels.reserve(max_events);
+		} catch (const std::bad_alloc &) {
+			delete created;
+			return -ENOMEM;
+		}
 		// Each kernel refuses with -EINVAL the flags it does not know: try the next ones.
 		int err = single_thread_ ? create_ring(max_events, created->ring, single_issuer)
 					 : -EINVAL;
@@ -151,27 +168,38 @@ public:
 		return got;
 	}
 
-	// Asks the kernel to stop the request. -EINPROGRESS: it is stopped, or may be, and its own
-	// CQE will say how it ended (-ECANCELED when stopped), which the engine waits for. The
-	// kernel answers most cancels within the submit: -ENOENT (nothing it could stop: direct I/O
-	// in the block layer, or done already) and -EALREADY (running on an io-wq worker, which
-	// cannot be interrupted) come back as they are, and the engine does not wait.
+	// Asks the kernel to stop the request. -EINPROGRESS: stopped, and its own CQE
+	// (-ECANCELED) follows, which the engine waits for. Otherwise the kernel would not stop it,
+	// and the engine does not wait: -ENOENT (direct I/O in the block layer, or done already),
+	// -EALREADY (running on an io-wq worker, which cannot be interrupted; or no answer seen).
 	int cancel(io_context_t context, iocb *request, io_event * /*result*/) override
 	{
 		uring_context &uring = context_of(context);
 		if (int err = enable(uring); err < 0)
 			return err;
+		auto refused =
+			std::find_if(uring.refused_cancels.begin(), uring.refused_cancels.end(),
+				     [request](const uring_context::refused_cancel &known) {
+					     return known.request == request;
+				     });
+		if (refused != uring.refused_cancels.end())
+			return refused->answer;
 		io_uring_sqe *sqe = io_uring_get_sqe(&uring.ring);
 		if (sqe == nullptr)
 			return -EAGAIN;
+		std::uint64_t tag = cancel_tag(++uring.cancels_sent);
 		io_uring_prep_cancel64(sqe, reinterpret_cast<std::uintptr_t>(request), 0);
-		io_uring_sqe_set_data64(sqe, cancel_tag(request));
+		io_uring_sqe_set_data64(sqe, tag);
 		int sent = io_uring_submit(&uring.ring);
 		forget_unsent(uring.ring);
 		if (sent != 1)
 			return sent < 0 ? sent : -EAGAIN;
-		int answer = answer_to_cancel(uring.ring, cancel_tag(request));
-		return answer == -ENOENT || answer == -EALREADY ? answer : -EINPROGRESS;
+		int answer = answer_to_cancel(uring.ring, tag);
+		if (answer == 0)
+			return -EINPROGRESS;
+		answer = answer == -ENOENT ? -ENOENT : -EALREADY;
+		uring.refused_cancels.push_back({request, answer}); // has room: see setup
+		return answer;
 	}
 
 	int attach_eventfd(io_context_t context, int fd) override
@@ -407,6 +435,8 @@ private:
 				if (!is_request(*cqes[i]))
 					continue;
 				auto *request = static_cast<iocb *>(io_uring_cqe_get_data(cqes[i]));
+				if (!uring.refused_cancels.empty())
+					forget_refused_cancel(uring, request);
 				io_event &event = events[got++];
 				event.data = request->data;
 				event.obj = request;
@@ -419,19 +449,39 @@ private:
 		return got;
 	}
 
-	// The result of the newest CQE tagged `tag` in the CQ, read without consuming any: those
-	// before it are completions for take() to deliver. 1 when there is none (yet).
+	static void forget_refused_cancel(uring_context &uring, const iocb *completed) noexcept
+	{
+		auto &refused = uring.refused_cancels;
+		auto found = std::find_if(refused.begin(), refused.end(),
+					  [completed](const uring_context::refused_cancel &known) {
+						  return known.request == completed;
+					  });
+		if (found != refused.end()) {
+			*found = refused.back();
+			refused.pop_back();
+		}
+	}
+
+	// The result of the cancel tagged `tag`, read in the CQ without consuming any CQE: those
+	// before it are completions for take() to deliver. The kernel answers a cancel within its
+	// submit; a CQ full of completions not reaped yet keeps the answer on the kernel's overflow
+	// list, which a look at the events (no wait) moves into the CQ as room allows. -EALREADY
+	// when no answer can be seen: the request may still be stopped, and its completion will
+	// say so, but nothing here waits for it.
 	static int answer_to_cancel(io_uring &ring, std::uint64_t tag)
 	{
-		int answer = 1;
-		unsigned head;
-		io_uring_cqe *cqe;
-		io_uring_for_each_cqe(&ring, head, cqe)
-		{
-			if (cqe->user_data == tag)
-				answer = cqe->res;
+		for (int look = 0; look < 2; ++look) {
+			unsigned head;
+			io_uring_cqe *cqe;
+			io_uring_for_each_cqe(&ring, head, cqe)
+			{
+				if (cqe->user_data == tag)
+					return cqe->res;
+			}
+			if (!io_uring_cq_has_overflow(&ring) || io_uring_get_events(&ring) < 0)
+				break;
 		}
-		return answer;
+		return -EALREADY;
 	}
 
 	// io_uring_submit publishes every prepared SQE; those the kernel did not take (it stops at

@@ -197,9 +197,10 @@ private:
 	bool frozen_ = false;
 };
 
-// Whether one of this process's io_uring workers (iou-wrk-*) sleeps uninterruptibly.
-bool an_io_worker_waits_in_the_kernel()
+// How many of this process's io_uring workers (iou-wrk-*) sleep uninterruptibly.
+int io_workers_waiting_in_the_kernel()
 {
+	int waiting = 0;
 	for (const auto &task : std::filesystem::directory_iterator("/proc/self/task")) {
 		std::ifstream stat(task.path() / "stat");
 		std::string line;
@@ -207,9 +208,22 @@ bool an_io_worker_waits_in_the_kernel()
 		std::size_t name_end = line.rfind(')');
 		if (line.find("(iou-wrk-") != std::string::npos && name_end != std::string::npos &&
 		    line.compare(name_end, 4, ") D ") == 0)
-			return true;
+			++waiting;
 	}
-	return false;
+	return waiting;
+}
+
+// Until `count` io_uring workers have taken up their requests and wait in the kernel; false
+// after 20 seconds.
+bool io_workers_wait_in_the_kernel(int count)
+{
+	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+	while (io_workers_waiting_in_the_kernel() < count) {
+		if (std::chrono::steady_clock::now() > deadline)
+			return false;
+		std::this_thread::sleep_for(std::chrono::milliseconds(1));
+	}
+	return true;
 }
 
 frozen_filesystem *to_thaw = nullptr;
@@ -240,11 +254,7 @@ TEST(UringBackend, CancelOfARequestTheKernelCannotStopDoesNotWaitForIt)
 		completion write;
 		int key = io_ctx_write(&context.ctx, fd, data.data(), block, 0, record, &write);
 		ASSERT_GT(key, 0);
-		auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-		while (!an_io_worker_waits_in_the_kernel()) { // the worker is taking it up
-			ASSERT_LT(std::chrono::steady_clock::now(), deadline);
-			std::this_thread::sleep_for(std::chrono::milliseconds(1));
-		}
+		ASSERT_TRUE(io_workers_wait_in_the_kernel(1));
 
 		EXPECT_EQ(io_ctx_cancel(&context.ctx, key), -EINPROGRESS);
 		EXPECT_EQ(waits, 0);
@@ -255,6 +265,80 @@ TEST(UringBackend, CancelOfARequestTheKernelCannotStopDoesNotWaitForIt)
 		EXPECT_EQ(write.calls, 1);
 		EXPECT_EQ(write.result, block_result);
 	}
+}
+
+// The kernel posts a CQE for every cancel it is asked: repeats of one it refused are answered
+// from memory, so that they cannot fill the CQ (here room for four) and push the kernel's answer
+// to the cancel of another request onto its overflow list, where a cancel that did not see it
+// would wait for that write (until the wait thaws the filesystem).
+TEST(UringBackend, RepeatedCancelsOfARequestTheKernelCannotStopLeaveRoomForOthers)
+{
+	KAIO_SMALL_EXT4_FILE_OR_SKIP(filesystem, file);
+	// Two files: io_uring's workers take writes to one file in turn, and both must be taken.
+	open_file other{::open((filesystem.mount_point() / "other").c_str(),
+			       O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600)};
+	ASSERT_GE(other.fd, 0) << std::strerror(errno);
+	aligned_buffer data = patterned(1, 97);
+	for (int fd : {file.fd, other.fd})
+		ASSERT_EQ(::pwrite(fd, data.data(), block, 0), block_result);
+	{
+		frozen_filesystem frozen(filesystem.mount_point());
+		ASSERT_TRUE(frozen.frozen()) << std::strerror(errno);
+		waits = 0;
+		to_thaw = &frozen;
+		context_guard context;
+		KAIO_URING_OR_SKIP(context, 2, 0, thaw_on_wait);
+		completion writes[2];
+		int keys[2];
+		for (int i = 0; i < 2; ++i) {
+			keys[i] = io_ctx_write(&context.ctx, i == 0 ? file.fd : other.fd,
+					       data.data(), block, 0, record, &writes[i]);
+			ASSERT_GT(keys[i], 0);
+		}
+		ASSERT_TRUE(io_workers_wait_in_the_kernel(2));
+
+		for (int repeat = 0; repeat < 4; ++repeat)
+			EXPECT_EQ(io_ctx_cancel(&context.ctx, keys[0]), -EINPROGRESS) << repeat;
+		EXPECT_EQ(io_ctx_cancel(&context.ctx, keys[1]), -EINPROGRESS);
+		EXPECT_EQ(waits, 0);
+		EXPECT_EQ(writes[1].calls, 0);
+
+		frozen.thaw();
+		ASSERT_EQ(run_until_idle(context.ctx), 0);
+		for (const completion &write : writes) {
+			EXPECT_EQ(write.calls, 1);
+			EXPECT_EQ(write.result, block_result);
+		}
+	}
+}
+
+// Each cancel reads its own answer: the answers to cancels of the slot's previous request
+// (refused: it had finished), still in the CQ or on the kernel's overflow list behind it (room
+// for two here), are not taken for the answer to this one, which the kernel stops.
+TEST(UringBackend, CancelReadsItsOwnAnswerNotOneLeftByTheSlotsPreviousRequest)
+{
+	pipe_pair ready;
+	pipe_pair idle;
+	aligned_buffer data(2 * block);
+	ASSERT_EQ(::write(ready.write_end(), data.data(), block), block_result);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 1);
+	completion first;
+	int first_key =
+		io_ctx_read(&context.ctx, ready.read_end(), data.data(), block, 0, record, &first);
+	ASSERT_GT(first_key, 0);
+	for (int repeat = 0; repeat < 2; ++repeat) // finished at its submit: nothing to stop
+		EXPECT_EQ(io_ctx_cancel(&context.ctx, first_key), -EINPROGRESS) << repeat;
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(first.result, block_result);
+
+	completion second;
+	int second_key = io_ctx_read(&context.ctx, idle.read_end(), data.data() + block, block, 0,
+				     record, &second);
+	ASSERT_GT(second_key, 0);
+	EXPECT_EQ(io_ctx_cancel(&context.ctx, second_key), 0);
+	EXPECT_EQ(second.calls, 1);
+	EXPECT_EQ(second.result, -ECANCELED);
 }
 
 TEST(UringBackend, RequestsInsideARegisteredBufferUseItAndOthersDoNot)

@@ -18,6 +18,10 @@
  *
  * Threads: one context is used by one thread at a time. Independent contexts share nothing and
  * may be used from different threads at once. Never call io_ctx_destroy() from a callback.
+ * On io_uring a request belongs to the thread that submitted it: should that thread exit before
+ * the request ends, the kernel stops it (-ECANCELED) or fails it (-EFAULT, for work its own
+ * threads had taken), and what those threads finish is posted when the submitting thread next
+ * runs, so a thread that hands a context to another should outlive its requests.
  *
  * fork(): a context belongs to the process that created it; the kernel does not give the child
  * the parent's AIO contexts. In the child every io_ctx_* call on a context inherited from the
@@ -207,7 +211,9 @@ struct io_ctx_options {
  * ring is then bound to that thread (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN):
  * the kernel posts completions when that thread enters it to reap or wait, instead of
  * interrupting it for each one, which saves wake-ups when requests finish on kernel worker
- * threads. A call from another thread then fails with -EEXIST. Creating the context and
+ * threads. A call from another thread that would reach the kernel then fails with -EEXIST (a
+ * submission kept for later, under IO_CTX_DEFER_SUBMIT, is not checked: like any use of one
+ * context by two threads at once, it is a data race). Creating the context and
  * registering buffers or files may happen on another thread, before the first submission. On
  * kernels before 6.1, and on the AIO backend, it changes nothing.
  */
