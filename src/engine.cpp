@@ -519,6 +519,8 @@ int engine::process(bool may_wait)
 		ran = run_ready();
 	}
 	send_queue(); // what the callbacks submitted
+	if (forked()) [[unlikely]]
+		return -ECHILD; // a callback forked, and this is the child: it ran its copies
 	// The fd stays readable while requests that cannot signal it are out (arm_requests()),
 	// which wakes a level-triggered loop but not an edge-triggered one: a fresh write does.
 	if (!may_wait && silent_in_kernel_ > 0) [[unlikely]]

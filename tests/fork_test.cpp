@@ -285,6 +285,17 @@ struct fork_in_user_code {
 		if (::getpid() != parent)
 			::_exit(0);
 	}
+	// The same, back from a process() that ran in the child, which must answer -ECHILD, as
+	// every call on the parent's context does there (status 3 if not).
+	void end_if_child_after(int processed) const
+	{
+		if (::getpid() != parent)
+			::_exit(processed == -ECHILD ? 0 : 3);
+	}
+	bool child_ended_well() const
+	{
+		return WIFEXITED(child_status) && WEXITSTATUS(child_status) == 0;
+	}
 };
 
 fork_in_user_code *forking = nullptr;
@@ -329,10 +340,13 @@ TEST(Fork, ChildForkedByACallbackLeavesTheParentsCompletionsToTheParent)
 			  0);
 	int ran = 0;
 	while (fork_point.callbacks < reads && (ran = io_ctx_process(&guard.ctx)) > 0)
-		fork_point.end_if_child();
-	fork_point.end_if_child();
+		fork_point.end_if_child_after(ran);
+	fork_point.end_if_child_after(ran);
 	EXPECT_GE(ran, 0);
 	EXPECT_EQ(fork_point.callbacks, reads);
+	EXPECT_TRUE(fork_point.child_ended_well())
+		<< "the child's process() did not answer -ECHILD (status "
+		<< fork_point.child_status << ")";
 	leave_if_lost(guard.ctx);
 }
 
@@ -354,8 +368,8 @@ TEST(Fork, ChildForkedByWaitCbLeavesTheParentsCompletionsToTheParent)
 				  0);
 		int ran = 0;
 		while (stats_of(guard.ctx).in_kernel > 0 && (ran = io_ctx_process(&guard.ctx)) > 0)
-			fork_point.end_if_child();
-		fork_point.end_if_child();
+			fork_point.end_if_child_after(ran);
+		fork_point.end_if_child_after(ran);
 		EXPECT_GE(ran, 0);
 		leave_if_lost(guard.ctx);
 		if (guard.ctx.impl == nullptr)
@@ -363,6 +377,9 @@ TEST(Fork, ChildForkedByWaitCbLeavesTheParentsCompletionsToTheParent)
 	}
 	if (fork_point.child < 0)
 		GTEST_SKIP() << "reads of " << file.path() << " never made process() wait";
+	EXPECT_TRUE(fork_point.child_ended_well())
+		<< "the child's process() did not answer -ECHILD (status "
+		<< fork_point.child_status << ")";
 	EXPECT_EQ(callbacks_run(done), static_cast<int>(stats_of(guard.ctx).submitted));
 	EXPECT_EQ(std::memcmp(into.data(), patterned(blocks, 0).data(), into.size()), 0);
 }
@@ -393,7 +410,7 @@ TEST(Fork, ChildForkedByACallbackOfDestroyLeavesIt)
 	fork_point.end_if_child();
 	::close(buffered);
 	EXPECT_EQ(fork_point.callbacks, 1);
-	EXPECT_TRUE(WIFEXITED(fork_point.child_status) && WEXITSTATUS(fork_point.child_status) == 0)
+	EXPECT_TRUE(fork_point.child_ended_well())
 		<< "the child did not leave destroy (status " << fork_point.child_status << ")";
 }
 

@@ -26,7 +26,9 @@
  * fork(): a context belongs to the process that created it; the kernel does not give the child
  * the parent's AIO contexts. In the child every io_ctx_* call on a context inherited from the
  * parent returns -ECHILD and touches neither the kernel nor the parent's requests, whose
- * callbacks never run in the child; io_ctx_destroy() there frees the child's copy of the
+ * callbacks never run in the child (except in a child forked by a callback or wait_cb that
+ * returns into the library: it finishes the callbacks of the batch it was in, and that call
+ * then returns -ECHILD; see kaio(7)); io_ctx_destroy() there frees the child's copy of the
  * context's memory (and closes its copy of the eventfd, and of an io_uring ring's fd and
  * mappings) without a system call of AIO and without running callbacks. The parent's context
  * and requests are unaffected. Create new contexts in
