@@ -197,6 +197,8 @@ TEST(BenchOptions, BuffersMustFitInTheMachinesMemory)
 		"--bs 1073741824 x --iodepth 65535 x --numjobs 1: 65535.0 GiB of buffers, "
 		"more than this machine's memory");
 	parsed({"--bs=1m", "--iodepth=32", "--numjobs=2"});
+	// psync has one buffer per job, whatever the depth.
+	parsed({"--bs=1g", "--iodepth=65535", "--engine=psync"});
 }
 
 TEST(BenchOptions, NamesMustBeKnown)

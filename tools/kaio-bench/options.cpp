@@ -166,15 +166,17 @@ void add_options(CLI::App &app, options &wanted, typed_options &typed)
 // out-of-memory killer after the layout, not a message (1g typed for 1m, say).
 void check_buffer_memory(const options &wanted)
 {
+	// psync has one request in flight per job, whatever --iodepth says.
+	unsigned depth = wanted.engine == engine_kind::psync ? 1 : wanted.iodepth;
 	// At most 65535 * 2^31 * 1024 bytes: no overflow.
-	std::uint64_t buffers = std::uint64_t{wanted.iodepth} * wanted.bs * wanted.numjobs;
+	std::uint64_t buffers = std::uint64_t{depth} * wanted.bs * wanted.numjobs;
 	auto memory =
 		std::uint64_t(::sysconf(_SC_PHYS_PAGES)) * std::uint64_t(::sysconf(_SC_PAGESIZE));
 	if (buffers > memory)
 		throw usage_failure(fmt::format("--bs {} x --iodepth {} x --numjobs {}: {:.1f} GiB "
 						"of buffers, more than this "
 						"machine's memory ({:.1f} GiB)",
-						wanted.bs, wanted.iodepth, wanted.numjobs,
+						wanted.bs, depth, wanted.numjobs,
 						double(buffers) / (1 << 30),
 						double(memory) / (1 << 30)));
 }
