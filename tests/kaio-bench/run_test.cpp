@@ -349,6 +349,21 @@ TEST(BenchBufferedFile, WorkerShareCountsSyncsAmongTheRequests)
 	EXPECT_NE(text.output.find("worker share=1.000"), std::string::npos) << text.output;
 }
 
+// A link to a missing file is named as such, not as a file that exists.
+TEST(BenchRun, DanglingLinkIsNamedAsSuch)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	std::filesystem::path link = file.path().string() + ".link";
+	std::filesystem::create_symlink(file.path().string() + ".missing", link);
+	command_result result =
+		run_bench("--filename=" + shell_quoted(link) + " --size=8m --number_ios=10");
+	std::filesystem::remove(link);
+	EXPECT_EQ(result.exit_status, 1);
+	EXPECT_NE(result.output.find("is a symbolic link to a file that does not exist"),
+		  std::string::npos)
+		<< result.output;
+}
+
 // --backend holds for every context of the run: the one laying out a new file and the one
 // reading it back for --verify too, not only the jobs'.
 TEST(BenchRun, BackendOptionOutranksTheEnvironmentInEveryStep)

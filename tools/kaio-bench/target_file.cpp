@@ -41,6 +41,13 @@ void create(const std::string &path, int flags)
 	int error = errno;
 	if (error == EINVAL)
 		::unlink(path.c_str()); // some filesystems create the file, then refuse O_DIRECT
+	// stat() found nothing there, yet O_EXCL found a name: a link to a file that does not
+	// exist, which the run would otherwise create behind it.
+	if (struct stat link{};
+	    error == EEXIST && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode))
+		throw run_failure(fmt::format(
+			"cannot create {}: it is a symbolic link to a file that does not exist",
+			path));
 	throw open_failure(path, error);
 }
 
