@@ -1,7 +1,6 @@
 #include "daemon_files.hpp"
 
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include <algorithm>
 
@@ -9,15 +8,20 @@
 
 namespace kaio::detail {
 
-bool daemon_devices::serves(dev_t device) noexcept
+bool daemon_devices::serves(const mounted_device &device) noexcept
 {
 	auto end = seen_.begin() + known_;
-	auto found = std::find_if(seen_.begin(), end, [device](const device_kind &seen) {
+	auto found = std::find_if(seen_.begin(), end, [&device](const device_kind &seen) {
 		return seen.device == device;
 	});
 	if (found != end)
 		return found->daemon;
-	bool daemon = kind_of_filesystem(device) == filesystem_kind::daemon;
+	filesystem_kind kind = kind_of_filesystem(device.number);
+	// Not in this namespace's table (a mount detached or in another namespace), or the table
+	// could not be read (no descriptor left): it may be FUSE. Asked again next time.
+	if (kind == filesystem_kind::unknown)
+		return true;
+	bool daemon = kind == filesystem_kind::daemon;
 	if (known_ < remembered) {
 		seen_[known_++] = {device, daemon};
 	} else {
@@ -30,9 +34,9 @@ bool daemon_devices::serves(dev_t device) noexcept
 bool served_by_daemon(int fd, kernel_aio &kernel, daemon_devices &devices) noexcept
 {
 	struct statx status; // statx fills it
-	if (kernel.statx(fd, STATX_TYPE, &status) < 0)
+	if (kernel.statx(fd, STATX_TYPE | mount_mask, &status) < 0)
 		return false;
-	return devices.serves(makedev(status.stx_dev_major, status.stx_dev_minor));
+	return devices.serves(mount_of(status));
 }
 
 } // namespace kaio::detail

@@ -4,9 +4,10 @@
 // wait for the daemon. Those requests go with IOSQE_ASYNC, straight to io_uring's workers.
 //
 // An unregistered fd is asked with statx (AT_STATX_DONT_SYNC: never of the daemon) once per
-// batch: its number can be closed and reused for a file elsewhere at any moment. What a device
-// number is comes from the mount table, remembered for the devices seen last; a device number
-// an unmount frees and a new mount takes keeps the old one's kind while remembered.
+// batch: its number can be closed and reused for a file elsewhere at any moment. What a mount is
+// comes from the mount table, remembered by device number and mount ID for the mounts seen last.
+// A mount the table does not show (detached, or in another mount namespace), or a table that
+// cannot be read, counts as FUSE: its requests go to io_uring's workers, which costs only speed.
 #pragma once
 
 #include <sys/types.h>
@@ -15,19 +16,20 @@
 
 #include "batch_memo.hpp"
 #include "kernel_aio.hpp"
+#include "mount_table.hpp"
 
 namespace kaio::detail {
 
-// Devices seen, and whether a daemon serves their files: one context's, never shared.
+// Mounts seen, and whether a daemon serves their files: one context's, never shared.
 class daemon_devices {
 public:
-	bool serves(dev_t device) noexcept;
+	bool serves(const mounted_device &device) noexcept;
 
 private:
-	// Beyond this many devices, the oldest is forgotten (and asked again if it comes back).
-	static constexpr int remembered = 16;
+	// Beyond this many mounts, the oldest is forgotten (and asked again if it comes back).
+	static constexpr int remembered = 32;
 	struct device_kind {
-		dev_t device;
+		mounted_device device;
 		bool daemon;
 	};
 	std::array<device_kind, remembered> seen_{};

@@ -14,11 +14,12 @@ namespace {
 std::optional<file_backing> asked(int fd, kernel_aio &kernel) noexcept
 {
 	struct statx status; // statx fills it: zeroing its 256 bytes doubled this function's cost
-	if (kernel.statx(fd, STATX_TYPE, &status) < 0)
+	if (kernel.statx(fd, STATX_TYPE | mount_mask, &status) < 0)
 		return std::nullopt;
 	if (S_ISBLK(status.stx_mode))
-		return file_backing{makedev(status.stx_rdev_major, status.stx_rdev_minor), true};
-	return file_backing{makedev(status.stx_dev_major, status.stx_dev_minor), false};
+		return file_backing{{makedev(status.stx_rdev_major, status.stx_rdev_minor), 0},
+				    true};
+	return file_backing{mount_of(status), false};
 }
 
 bool fd_below(const std::pair<int, file_backing> &file, int fd) noexcept
@@ -59,7 +60,7 @@ std::optional<file_backing> file_devices::of(int fd) const noexcept
 bool file_devices::served_from_memory(const file_backing &backing) noexcept
 {
 	return !backing.is_block_device &&
-	       kind_of_filesystem(backing.device) == filesystem_kind::memory;
+	       kind_of_filesystem(backing.device.number) == filesystem_kind::memory;
 }
 
 } // namespace kaio::detail

@@ -13,13 +13,14 @@
 #include <vector>
 
 #include "kernel_aio.hpp"
+#include "mount_table.hpp"
 
 namespace kaio::detail {
 
-// A filesystem (its st_dev), or a block device (its st_rdev: its st_dev is that of /dev, which
-// every device node shares). The flag tells the two number spaces apart.
+// A filesystem (its st_dev and mount ID), or a block device (its st_rdev: its st_dev is that of
+// /dev, which every device node shares). The flag tells the two number spaces apart.
 struct file_backing {
-	dev_t device = 0;
+	mounted_device device{};
 	bool is_block_device = false;
 
 	bool operator==(const file_backing &) const noexcept = default;

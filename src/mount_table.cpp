@@ -45,6 +45,13 @@ filesystem_kind kind_on_line(std::string_view line, dev_t device) noexcept
 
 } // namespace
 
+mounted_device mount_of(const struct statx &status) noexcept
+{
+	bool has_id = (status.stx_mask & mount_mask) != 0; // not from fstat's fallback
+	return {makedev(status.stx_dev_major, status.stx_dev_minor),
+		has_id ? status.stx_mnt_id : 0};
+}
+
 filesystem_kind kind_of_filesystem(dev_t device) noexcept
 {
 	std::FILE *mounts = std::fopen("/proc/self/mountinfo", "re");

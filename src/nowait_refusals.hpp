@@ -11,15 +11,15 @@
 // Only a filesystem the kernel serves from memory (tmpfs) has nothing to wait for: its requests
 // go to the kernel without the flag; every other refusing filesystem's go to the worker threads.
 //
-// Keyed by the filesystem's device number (or a block device's own, file_devices.hpp), never by
-// fd: an fd can be closed and its number reused for a file elsewhere at any moment, so a batch
-// asks again for each fd it holds (batch_memo.hpp), unless the fd is registered. A context that
-// has seen no refusal never asks: any() is false and the engine does not look at its queue. A
-// refusing filesystem not yet known costs one refused io_submit, after which it is known. What is
-// remembered can go stale: a device number that a newer filesystem takes over after an unmount
-// (tmpfs, FUSE, overlayfs and btrfs use anonymous ones, which are reused) keeps the old
-// filesystem's fate, so a FUSE mount that took over a refusing tmpfs's number would have its
-// requests sent to the kernel without the flag, as they were before the flag existed.
+// Keyed by the filesystem's device number and mount ID (or a block device's own number,
+// file_devices.hpp), never by fd: an fd can be closed and its number reused for a file elsewhere
+// at any moment, so a batch asks again for each fd it holds (batch_memo.hpp), unless the fd is
+// registered. A context that has seen no refusal never asks: any() is false and the engine does
+// not look at its queue. A refusing filesystem not yet known costs one refused io_submit, after
+// which it is known. The mount ID keeps a filesystem that takes over an anonymous device number
+// after an unmount (tmpfs, FUSE, overlayfs and btrfs use them, and they are reused) from
+// inheriting the old one's fate: a FUSE mount on a refusing tmpfs's number would otherwise have
+// its requests sent to the kernel without the flag.
 #pragma once
 
 #include <libaio.h>

@@ -6,6 +6,8 @@
 // way, asking where a file lives reads what the kernel holds, never asks the daemon (statx with
 // AT_STATX_DONT_SYNC: fstat would, as the file's attributes time out at once).
 #include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -103,6 +105,86 @@ TEST(FuseDaemon, ReadsNeverKeepTheCallersThreadWaitingForTheDaemon)
 TEST(FuseDaemon, ReadsOfARegisteredFileNeverKeepTheCallersThreadWaiting)
 {
 	reads_never_wait_for_the_daemon(descriptor::registered);
+}
+
+// One read of `fd`, a file of `filesystem`, through `ctx`, while the daemon holds every request
+// at its gate: the caller's thread must have asked it nothing by the time the submission returns.
+void expect_read_asks_the_daemon_nothing(io_ctx &ctx, gated_fuse &filesystem, int fd)
+{
+	aligned_buffer in(block);
+	completion done;
+	filesystem.close_gate(::gettid());
+	int key = io_ctx_read(&ctx, fd, in.data(), block, 0, record, &done);
+	std::vector<std::string> asked = filesystem.asked_by_watched_thread();
+	filesystem.open_gate();
+	ASSERT_GT(key, 0);
+	EXPECT_EQ(asked, std::vector<std::string>{})
+		<< "the caller's thread waited for the daemon: " << joined(asked);
+	ASSERT_EQ(run_until_idle(ctx), 0);
+	EXPECT_EQ(done.result, static_cast<int>(block));
+	std::vector<char> expected(block, static_cast<char>(gated_fuse::byte_at(0)));
+	EXPECT_EQ(std::memcmp(in.data(), expected.data(), block), 0);
+}
+
+// The kernel hands a freed anonymous device number to the next mount: a FUSE filesystem on the
+// number of a tmpfs this context read from is not taken for that tmpfs.
+TEST(FuseDaemon, AFilesystemOnTheDeviceNumberOfAnUnmountedTmpfsIsNotTakenForIt)
+{
+	if (::geteuid() != 0)
+		GTEST_SKIP() << "mounting needs root";
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	context_guard guard;
+	ASSERT_EQ(io_ctx_create(&guard.ctx, 8, nullptr), 0);
+	dev_t tmpfs_device = 0;
+	{
+		small_filesystem tmpfs(scratch.directory());
+		if (std::string why = tmpfs.mount_tmpfs(1 << 20); !why.empty())
+			GTEST_SKIP() << why;
+		open_file file{::open((tmpfs.mount_point() / "data").c_str(),
+				      O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600)};
+		ASSERT_GE(file.fd, 0) << std::strerror(errno);
+		ASSERT_EQ(::ftruncate(file.fd, block), 0);
+		struct stat status {};
+		ASSERT_EQ(::fstat(file.fd, &status), 0);
+		tmpfs_device = status.st_dev;
+		aligned_buffer in(block);
+		completion done;
+		ASSERT_GT(io_ctx_read(&guard.ctx, file.fd, in.data(), block, 0, record, &done), 0);
+		ASSERT_EQ(run_until_idle(guard.ctx), 0);
+		ASSERT_EQ(done.result, static_cast<int>(block));
+	} // unmounted
+	std::filesystem::path mount_point = scratch.directory() / "fuse";
+	std::filesystem::create_directories(mount_point);
+	gated_fuse filesystem(mount_point);
+	if (!filesystem.why_not().empty())
+		GTEST_SKIP() << filesystem.why_not();
+	open_file file{::open(filesystem.file().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC)};
+	ASSERT_GE(file.fd, 0) << std::strerror(errno);
+	struct stat status {};
+	ASSERT_EQ(::fstat(file.fd, &status), 0);
+	if (status.st_dev != tmpfs_device)
+		GTEST_SKIP() << "the kernel gave the FUSE mount another device number";
+	expect_read_asks_the_daemon_nothing(guard.ctx, filesystem, file.fd);
+}
+
+// A mount detached from the tree (umount -l) still serves its open files, and is in no mount
+// table: not knowing what it is, kaio keeps the caller's thread from its daemon anyway.
+TEST(FuseDaemon, ADetachedMountStillNeverKeepsTheCallersThreadWaiting)
+{
+	if (::geteuid() != 0)
+		GTEST_SKIP() << "mounting a FUSE filesystem needs root";
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	std::filesystem::path mount_point = scratch.directory() / "fuse";
+	std::filesystem::create_directories(mount_point);
+	gated_fuse filesystem(mount_point);
+	if (!filesystem.why_not().empty())
+		GTEST_SKIP() << filesystem.why_not();
+	open_file file{::open(filesystem.file().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC)};
+	ASSERT_GE(file.fd, 0) << std::strerror(errno);
+	ASSERT_EQ(::umount2(mount_point.c_str(), MNT_DETACH), 0) << std::strerror(errno);
+	context_guard guard;
+	ASSERT_EQ(io_ctx_create(&guard.ctx, 8, nullptr), 0);
+	expect_read_asks_the_daemon_nothing(guard.ctx, filesystem, file.fd);
 }
 
 } // namespace
