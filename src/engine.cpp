@@ -905,6 +905,8 @@ int engine::cancel_in_kernel(request_slot &slot)
 	}
 	if (outcome == pending)
 		slot.cancel_outcome = nullptr; // it completes later, normally
+	if (forked()) [[unlikely]]
+		return -ECHILD; // a callback run in the wait forked, and this is the child
 	return outcome == -ECANCELED ? 0 : -EINPROGRESS;
 }
 

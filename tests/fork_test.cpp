@@ -28,6 +28,7 @@
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
 #include "support/direct_file.hpp"
+#include "support/pipe_pair.hpp"
 
 namespace {
 
@@ -382,6 +383,54 @@ TEST(Fork, ChildForkedByWaitCbLeavesTheParentsCompletionsToTheParent)
 		<< fork_point.child_status << ")";
 	EXPECT_EQ(callbacks_run(done), static_cast<int>(stats_of(guard.ctx).submitted));
 	EXPECT_EQ(std::memcmp(into.data(), patterned(blocks, 0).data(), into.size()), 0);
+}
+
+// A cancel that waits for the request it stopped runs the callbacks that come meanwhile: the
+// child of one that forks finishes them too, and its cancel answers -ECHILD. Whether the ready
+// read's completion comes before the cancelled one's depends on io_uring: tried until it does.
+bool cancelling = false;
+
+void fork_if_cancelling(int /*result*/, void * /*data*/)
+{
+	if (cancelling)
+		forking->fork_once();
+}
+
+TEST(Fork, ChildForkedByACallbackDuringACancelGetsEchildFromIt)
+{
+	if (!uring_by_default())
+		GTEST_SKIP()
+			<< "io_uring only: on AIO a worker reads the pipe, and nothing stops it";
+	fork_in_user_code fork_point;
+	forking = &fork_point;
+	for (int attempt = 0; attempt < 100 && fork_point.child < 0; ++attempt) {
+		pipe_pair idle;
+		pipe_pair ready;
+		aligned_buffer data(2 * block);
+		context_guard guard;
+		ASSERT_EQ(io_ctx_create(&guard.ctx, 4, nullptr), 0);
+		completion stopped;
+		int key = io_ctx_read(&guard.ctx, idle.read_end(), data.data(), block, 0, record,
+				      &stopped);
+		ASSERT_GT(key, 0);
+		ASSERT_EQ(::write(ready.write_end(), data.data(), block),
+			  static_cast<ssize_t>(block));
+		ASSERT_GT(io_ctx_read(&guard.ctx, ready.read_end(), data.data() + block, block, 0,
+				      fork_if_cancelling, nullptr),
+			  0);
+		cancelling = true;
+		int cancelled = io_ctx_cancel(&guard.ctx, key);
+		cancelling = false;
+		fork_point.end_if_child_after(cancelled);
+		EXPECT_EQ(cancelled, 0);
+		EXPECT_EQ(stopped.result, -ECANCELED);
+		ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	}
+	if (fork_point.child < 0)
+		GTEST_SKIP() << "the ready read never completed during the cancel";
+	EXPECT_TRUE(fork_point.child_ended_well())
+		<< "the child's cancel did not answer -ECHILD (status " << fork_point.child_status
+		<< ")";
 }
 
 // The drain of io_ctx_destroy runs callbacks too: a child forked by one of them returns into it,
