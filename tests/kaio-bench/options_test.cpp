@@ -197,8 +197,12 @@ TEST(BenchOptions, BuffersMustFitInTheMachinesMemory)
 		"--bs 1073741824 x --iodepth 65535 x --numjobs 1: 65535.0 GiB of buffers, "
 		"more than this machine's memory");
 	parsed({"--bs=1m", "--iodepth=32", "--numjobs=2"});
-	// psync has one buffer per job, whatever the depth.
+	// psync has one buffer per job, whatever the depth; --verify reads back with up to 64.
 	parsed({"--bs=1g", "--iodepth=65535", "--engine=psync"});
+	expect_usage_error(
+		{"--bs=2047m", "--size=4g", "--iodepth=65535", "--engine=psync", "--rw=write",
+		 "--verify"},
+		"--bs 2146435072 x 64 reads in flight for --verify: 127.9 GiB of buffers");
 }
 
 TEST(BenchOptions, NamesMustBeKnown)

@@ -14,6 +14,7 @@
 #include "byte_size.hpp"
 #include "failure.hpp"
 #include "kaio/io_ctx.h"
+#include "verify_pass.hpp"
 #include "version_text.hpp"
 
 namespace kaio::bench {
@@ -170,14 +171,21 @@ void check_buffer_memory(const options &wanted)
 	unsigned depth = wanted.engine == engine_kind::psync ? 1 : wanted.iodepth;
 	// At most 65535 * 2^31 * 1024 bytes: no overflow.
 	std::uint64_t buffers = std::uint64_t{depth} * wanted.bs * wanted.numjobs;
+	std::string what = fmt::format("--bs {} x --iodepth {} x --numjobs {}", wanted.bs, depth,
+				       wanted.numjobs);
+	// --verify reads back after the jobs, with buffers of its own (verify_pass.hpp).
+	std::uint64_t verify_depth = std::min(wanted.iodepth, verify_max_depth);
+	if (wanted.verify && writes_any(wanted.rw) && verify_depth * wanted.bs > buffers) {
+		buffers = verify_depth * wanted.bs;
+		what = fmt::format("--bs {} x {} reads in flight for --verify", wanted.bs,
+				   verify_depth);
+	}
 	auto memory =
 		std::uint64_t(::sysconf(_SC_PHYS_PAGES)) * std::uint64_t(::sysconf(_SC_PAGESIZE));
 	if (buffers > memory)
-		throw usage_failure(fmt::format("--bs {} x --iodepth {} x --numjobs {}: {:.1f} GiB "
-						"of buffers, more than this "
+		throw usage_failure(fmt::format("{}: {:.1f} GiB of buffers, more than this "
 						"machine's memory ({:.1f} GiB)",
-						wanted.bs, depth, wanted.numjobs,
-						double(buffers) / (1 << 30),
+						what, double(buffers) / (1 << 30),
 						double(memory) / (1 << 30)));
 }
 

@@ -14,9 +14,6 @@
 namespace kaio::bench {
 namespace {
 
-// Enough in flight to read back quickly without the run's full depth of memory.
-constexpr unsigned max_depth = 64;
-
 class verifier {
 public:
 	verifier(const target_file &target, const job_spec &spec,
@@ -49,7 +46,10 @@ private:
 		std::uint64_t offset = 0;
 	};
 
-	static unsigned depth(const job_spec &spec) { return std::min(spec.iodepth, max_depth); }
+	static unsigned depth(const job_spec &spec)
+	{
+		return std::min(spec.iodepth, verify_max_depth);
+	}
 
 	// The next written block from `next_block_` on, or none.
 	bool advance(std::uint64_t &block)

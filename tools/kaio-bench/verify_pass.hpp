@@ -20,6 +20,10 @@ struct verify_outcome {
 	std::vector<std::string> messages; // the first few: "verify at offset 4096: ..."
 };
 
+// Reads in flight, each with a buffer of --bs bytes, at most: enough to read back quickly
+// without the run's full depth of memory.
+inline constexpr unsigned verify_max_depth = 64;
+
 // `written`: a bitmap of the blocks of `spec.bs` bytes to check; `backend`: the run's.
 verify_outcome verify_written(const target_file &target, const job_spec &spec,
 			      const std::vector<std::uint64_t> &written, kaio::backend backend);
