@@ -61,10 +61,10 @@
  * context, and only that file system: the others keep the flag. Without the flag its requests
  * could wait inside io_submit (for a FUSE daemon, for the disk under overlayfs), so they go to the
  * worker threads, except on tmpfs, which the kernel serves from memory: there they go to the
- * kernel without the flag. kaio remembers refusals by device number (st_dev; a block device's
- * own, st_rdev) and, once one has come, asks statx (AT_STATX_DONT_SYNC: never the FUSE daemon
- * or NFS server) once per descriptor and io_submit call where each request goes; until then it
- * asks nothing. All three are counted in io_ctx_stats (worker_requests, nowait_retries,
+ * kernel without the flag. kaio remembers refusals by device number and mount ID (st_dev; a
+ * block device's own, st_rdev) and, once one has come, asks statx (AT_STATX_DONT_SYNC: never the
+ * FUSE daemon or NFS server) once per descriptor and io_submit call where each request goes; until
+ * then it asks nothing. All three are counted in io_ctx_stats (worker_requests, nowait_retries,
  * nowait_refusals). O_DIRECT writes carry it only with IO_CTX_NOWAIT_WRITES: without it, an ext4
  * append (a write past the end of the file) still keeps the caller inside io_submit until the
  * device has written it, and so does a FUSE write until its daemon has answered. What remains:
