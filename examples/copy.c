@@ -18,6 +18,7 @@
  * ALIGNMENT is written rounded up, and the destination is cut back to the source's size with
  * ftruncate(2) at the end. Any error stops new submissions, lets the requests in flight finish,
  * and is printed with the file, offset and reason. Exit status: 0 when the copy is complete.
+ * DESTINATION is truncated only once everything else is ready, and never when it is SOURCE.
  */
 #define _GNU_SOURCE /* O_DIRECT */
 
@@ -177,6 +178,21 @@ static int open_direct(const char *name, int flags)
 	return fd;
 }
 
+/* Last: truncating DESTINATION is the first change this program makes to anything. */
+static int open_destination(struct copy *copy, const struct stat *source)
+{
+	struct stat st;
+
+	if (stat(copy->destination_name, &st) == 0 && st.st_dev == source->st_dev &&
+	    st.st_ino == source->st_ino) {
+		fprintf(stderr, "copy: %s and %s are the same file\n", copy->source_name,
+			copy->destination_name);
+		return -1;
+	}
+	copy->destination = open_direct(copy->destination_name, O_WRONLY | O_CREAT | O_TRUNC);
+	return copy->destination < 0 ? -1 : 0;
+}
+
 static int setup(struct copy *copy, const char *source, const char *destination)
 {
 	struct stat st;
@@ -192,9 +208,6 @@ static int setup(struct copy *copy, const char *source, const char *destination)
 		return -1;
 	}
 	copy->size = st.st_size;
-	copy->destination = open_direct(destination, O_WRONLY | O_CREAT | O_TRUNC);
-	if (copy->destination < 0)
-		return -1;
 
 	for (i = 0; i < QUEUE_DEPTH; i++) {
 		copy->blocks[i].copy = copy;
@@ -212,7 +225,7 @@ static int setup(struct copy *copy, const char *source, const char *destination)
 			rc == -EAGAIN ? " (/proc/sys/fs/aio-max-nr is used up)" : "");
 		return -1;
 	}
-	return 0;
+	return open_destination(copy, &st);
 }
 
 /* Safe after a partial setup: the context was zeroed, unused descriptors are -1. */

@@ -3,6 +3,8 @@
  *
  *	epoll_loop FILE
  *
+ * FILE must not exist: it is created (O_EXCL), used, and removed at the end.
+ *
  * One thread, one epoll set, four file descriptors:
  *  - a timerfd ticking every millisecond: on each tick the "client" end of a socketpair sends a
  *    request, "block N", until BLOCKS requests have gone;
@@ -269,7 +271,7 @@ static int setup(struct loop *loop, const char *path)
 		block->written = written;
 		block->read_back = read_back;
 	}
-	loop->file = open(path, O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
+	loop->file = open(path, O_RDWR | O_CREAT | O_EXCL | O_DIRECT | O_CLOEXEC, 0644);
 	if (loop->file < 0) {
 		fprintf(stderr, "epoll_loop: cannot open %s with O_DIRECT: %s\n", path,
 			strerror(errno));

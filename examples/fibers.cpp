@@ -4,6 +4,8 @@
 //
 //	fibers FILE
 //
+// FILE must not exist: it is created (O_EXCL), used, and removed at the end.
+//
 // 16 tasks each own a region of FILE (O_DIRECT): a task writes its 8 blocks one after the other,
 // syncs, then reads them back one after the other and checks every byte. A task's read looks
 // like a blocking call (`int got = io.read(fd, buffer, offset);`): it submits the request, then
@@ -331,7 +333,7 @@ int main(int argc, char *argv[])
 		std::fprintf(stderr, "usage: %s FILE\n", argv[0]);
 		return 2;
 	}
-	int fd = ::open(argv[1], O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
+	int fd = ::open(argv[1], O_RDWR | O_CREAT | O_EXCL | O_DIRECT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		std::fprintf(stderr, "fibers: cannot open %s with O_DIRECT: %s\n", argv[1],
 			     std::strerror(errno));

@@ -12,4 +12,11 @@ expect '^timer ticks: 32; requests sent: 32, received: 32; replies ok: 32$'
 # 32 writes and 32 reads, by kaio's own count; the loop never waited inside kaio.
 expect '^I/O completions: 64; .*; waits in kaio: 0$'
 [ ! -e "$2/epoll_loop-test.dat" ] || { echo "FAIL: the data file was left behind"; exit 1; }
+# A FILE that exists is refused, and kept as it was.
+echo keep >"$2/epoll_loop-existing.dat"
+if "$1" "$2/epoll_loop-existing.dat" 2>/dev/null; then
+	echo "FAIL: an existing file was used"; exit 1
+fi
+[ "$(cat "$2/epoll_loop-existing.dat")" = keep ] || { echo "FAIL: the existing file changed"; exit 1; }
+rm "$2/epoll_loop-existing.dat"
 echo "ok"

@@ -11,4 +11,11 @@ verified=$(printf '%s\n' "$output" | grep -c "$whole" || true)
 # 16 tasks x (8 writes + 1 fdatasync + 8 reads), by kaio's own count.
 printf '%s\n' "$output" | grep -q ': 272 requests;' || { echo "FAIL: not 272 requests"; exit 1; }
 [ ! -e "$2/fibers-test.dat" ] || { echo "FAIL: the data file was left behind"; exit 1; }
+# A FILE that exists is refused, and kept as it was.
+echo keep >"$2/fibers-existing.dat"
+if "$1" "$2/fibers-existing.dat" 2>/dev/null; then
+	echo "FAIL: an existing file was used"; exit 1
+fi
+[ "$(cat "$2/fibers-existing.dat")" = keep ] || { echo "FAIL: the existing file changed"; exit 1; }
+rm "$2/fibers-existing.dat"
 echo "ok"
