@@ -223,7 +223,7 @@ struct io_ctx_options {
 
 /* Counters since creation, read with io_ctx_get_stats(). */
 struct io_ctx_stats {
-	unsigned long long submitted;       /* requests accepted by the kernel */
+	unsigned long long submitted;       /* requests accepted by the kernel or a worker */
 	unsigned long long completed;       /* callbacks run */
 	unsigned long long submit_calls;    /* io_submit system calls (io_uring: io_uring_enter
 					       calls that submit) */

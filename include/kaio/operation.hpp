@@ -40,9 +40,12 @@ struct context_stats {
 	// Run by a worker thread: AIO would have blocked; on io_uring, sent to its workers
 	// (IOSQE_ASYNC: files that a FUSE daemon serves).
 	std::uint64_t worker_requests = 0;
-	std::uint64_t nowait_retries = 0; // answered -EAGAIN under RWF_NOWAIT, then run by a worker
-	std::uint64_t nowait_refusals = 0; // io_submit calls refused for RWF_NOWAIT (EOPNOTSUPP):
-					   // one per file system and direction
+	// Of those, direct I/O the kernel would have blocked on under RWF_NOWAIT (-EAGAIN, or a
+	// transfer it stopped short), run on by a worker.
+	std::uint64_t nowait_retries = 0;
+	// RWF_NOWAIT refused (EOPNOTSUPP, by io_submit or in a completion): one per file system and
+	// direction.
+	std::uint64_t nowait_refusals = 0;
 	std::uint64_t fixed_buffer_requests = 0;
 	unsigned in_kernel = 0;
 	unsigned queued = 0;
