@@ -43,21 +43,24 @@ std::string joined(const std::vector<std::string> &words)
 	return all;
 }
 
+// Mounts a gated_fuse under `directory` and opens its file with O_DIRECT, or skips the test.
+#define KAIO_GATED_FUSE_FILE_OR_SKIP(filesystem, file, directory)                                  \
+	if (::geteuid() != 0)                                                                      \
+		GTEST_SKIP() << "mounting a FUSE filesystem needs root";                           \
+	std::filesystem::create_directories((directory) / "fuse");                                 \
+	gated_fuse filesystem((directory) / "fuse");                                               \
+	if (!filesystem.why_not().empty())                                                         \
+		GTEST_SKIP() << filesystem.why_not();                                              \
+	open_file file{::open(filesystem.file().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC)};        \
+	ASSERT_GE(file.fd, 0) << std::strerror(errno)
+
 enum class descriptor { plain, registered };
 
 void reads_never_wait_for_the_daemon(descriptor kind)
 {
-	if (::geteuid() != 0)
-		GTEST_SKIP() << "mounting a FUSE filesystem needs root";
 	KAIO_DIRECT_FILE_OR_SKIP(scratch);
-	std::filesystem::path mount_point = scratch.directory() / "fuse";
-	std::filesystem::create_directories(mount_point);
-	gated_fuse filesystem(mount_point);
-	if (!filesystem.why_not().empty())
-		GTEST_SKIP() << filesystem.why_not();
-	open_file file{::open(filesystem.file().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC)};
+	KAIO_GATED_FUSE_FILE_OR_SKIP(filesystem, file, scratch.directory());
 	int fd = file.fd;
-	ASSERT_GE(fd, 0) << std::strerror(errno);
 	context_guard guard;
 	ASSERT_EQ(io_ctx_create(&guard.ctx, 8, nullptr), 0);
 	if (kind == descriptor::registered) {
@@ -153,13 +156,7 @@ TEST(FuseDaemon, AFilesystemOnTheDeviceNumberOfAnUnmountedTmpfsIsNotTakenForIt)
 		ASSERT_EQ(run_until_idle(guard.ctx), 0);
 		ASSERT_EQ(done.result, static_cast<int>(block));
 	} // unmounted
-	std::filesystem::path mount_point = scratch.directory() / "fuse";
-	std::filesystem::create_directories(mount_point);
-	gated_fuse filesystem(mount_point);
-	if (!filesystem.why_not().empty())
-		GTEST_SKIP() << filesystem.why_not();
-	open_file file{::open(filesystem.file().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC)};
-	ASSERT_GE(file.fd, 0) << std::strerror(errno);
+	KAIO_GATED_FUSE_FILE_OR_SKIP(filesystem, file, scratch.directory());
 	struct stat status {};
 	ASSERT_EQ(::fstat(file.fd, &status), 0);
 	if (status.st_dev != tmpfs_device)
@@ -171,17 +168,10 @@ TEST(FuseDaemon, AFilesystemOnTheDeviceNumberOfAnUnmountedTmpfsIsNotTakenForIt)
 // table: not knowing what it is, kaio keeps the caller's thread from its daemon anyway.
 TEST(FuseDaemon, ADetachedMountStillNeverKeepsTheCallersThreadWaiting)
 {
-	if (::geteuid() != 0)
-		GTEST_SKIP() << "mounting a FUSE filesystem needs root";
 	KAIO_DIRECT_FILE_OR_SKIP(scratch);
-	std::filesystem::path mount_point = scratch.directory() / "fuse";
-	std::filesystem::create_directories(mount_point);
-	gated_fuse filesystem(mount_point);
-	if (!filesystem.why_not().empty())
-		GTEST_SKIP() << filesystem.why_not();
-	open_file file{::open(filesystem.file().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC)};
-	ASSERT_GE(file.fd, 0) << std::strerror(errno);
-	ASSERT_EQ(::umount2(mount_point.c_str(), MNT_DETACH), 0) << std::strerror(errno);
+	KAIO_GATED_FUSE_FILE_OR_SKIP(filesystem, file, scratch.directory());
+	ASSERT_EQ(::umount2(filesystem.file().parent_path().c_str(), MNT_DETACH), 0)
+		<< std::strerror(errno);
 	context_guard guard;
 	ASSERT_EQ(io_ctx_create(&guard.ctx, 8, nullptr), 0);
 	expect_read_asks_the_daemon_nothing(guard.ctx, filesystem, file.fd);
