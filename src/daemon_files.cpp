@@ -36,6 +36,10 @@ bool served_by_daemon(int fd, kernel_aio &kernel, daemon_devices &devices) noexc
 	struct statx status; // statx fills it
 	if (kernel.statx(fd, STATX_TYPE | mount_mask, &status) < 0)
 		return false;
+	// A daemon serves regular files only: a pipe, a socket or a device node is the kernel's
+	// wherever its name lives (and pipes and sockets live on mounts no table shows).
+	if (!S_ISREG(status.stx_mode))
+		return false;
 	return devices.serves(mount_of(status));
 }
 

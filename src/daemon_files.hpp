@@ -37,8 +37,9 @@ private:
 	int oldest_ = 0;
 };
 
-// Whether a daemon serves the file of `fd`; false when statx cannot say (the request then
-// fails in its completion, EBADF for a closed fd).
+// Whether a daemon serves the file of `fd`: a regular file on FUSE, or on a mount the table does
+// not show. False when statx cannot say (the request then fails in its completion, EBADF for a
+// closed fd).
 bool served_by_daemon(int fd, kernel_aio &kernel, daemon_devices &devices) noexcept;
 
 // One batch's answers, one statx per descriptor (see batch_memo.hpp).

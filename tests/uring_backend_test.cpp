@@ -235,6 +235,13 @@ int thaw_on_wait(int /*wait_fd*/)
 	return 0;
 }
 
+// The wait callback thaw_on_wait() thaws `frozen`, and counts its waits from 0.
+void thaw_on_wait_from_now(frozen_filesystem &frozen)
+{
+	waits = 0;
+	to_thaw = &frozen;
+}
+
 // A write that a frozen filesystem holds on an io-wq worker cannot be stopped: the kernel says
 // so within the cancel's submit, and the cancel answers -EINPROGRESS at once instead of waiting
 // for the write (here, until the wait thaws the filesystem). The write then ends normally.
@@ -247,8 +254,7 @@ TEST(UringBackend, CancelOfARequestTheKernelCannotStopDoesNotWaitForIt)
 	{
 		frozen_filesystem frozen(filesystem.mount_point());
 		ASSERT_TRUE(frozen.frozen()) << std::strerror(errno);
-		waits = 0;
-		to_thaw = &frozen;
+		thaw_on_wait_from_now(frozen);
 		context_guard context;
 		KAIO_URING_OR_SKIP(context, 2, 0, thaw_on_wait);
 		completion write;
@@ -284,8 +290,7 @@ TEST(UringBackend, RepeatedCancelsOfARequestTheKernelCannotStopLeaveRoomForOther
 	{
 		frozen_filesystem frozen(filesystem.mount_point());
 		ASSERT_TRUE(frozen.frozen()) << std::strerror(errno);
-		waits = 0;
-		to_thaw = &frozen;
+		thaw_on_wait_from_now(frozen);
 		context_guard context;
 		KAIO_URING_OR_SKIP(context, 2, 0, thaw_on_wait);
 		completion writes[2];
