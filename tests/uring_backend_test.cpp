@@ -235,11 +235,13 @@ int thaw_on_wait(int /*wait_fd*/)
 	return 0;
 }
 
-// The wait callback thaw_on_wait() thaws `frozen`, and counts its waits from 0.
-void thaw_on_wait_from_now(frozen_filesystem &frozen)
+// The wait callback thaw_on_wait() thaws `frozen`, and counts its waits from 0. Whether it is
+// frozen, for the test to assert.
+bool thaw_on_wait_from_now(frozen_filesystem &frozen)
 {
 	waits = 0;
 	to_thaw = &frozen;
+	return frozen.frozen();
 }
 
 // A write that a frozen filesystem holds on an io-wq worker cannot be stopped: the kernel says
@@ -253,8 +255,7 @@ TEST(UringBackend, CancelOfARequestTheKernelCannotStopDoesNotWaitForIt)
 	ASSERT_EQ(::pwrite(fd, data.data(), block, 0), block_result);
 	{
 		frozen_filesystem frozen(filesystem.mount_point());
-		ASSERT_TRUE(frozen.frozen()) << std::strerror(errno);
-		thaw_on_wait_from_now(frozen);
+		ASSERT_TRUE(thaw_on_wait_from_now(frozen)) << std::strerror(errno);
 		context_guard context;
 		KAIO_URING_OR_SKIP(context, 2, 0, thaw_on_wait);
 		completion write;
@@ -289,8 +290,7 @@ TEST(UringBackend, RepeatedCancelsOfARequestTheKernelCannotStopLeaveRoomForOther
 		ASSERT_EQ(::pwrite(fd, data.data(), block, 0), block_result);
 	{
 		frozen_filesystem frozen(filesystem.mount_point());
-		ASSERT_TRUE(frozen.frozen()) << std::strerror(errno);
-		thaw_on_wait_from_now(frozen);
+		ASSERT_TRUE(thaw_on_wait_from_now(frozen)) << std::strerror(errno);
 		context_guard context;
 		KAIO_URING_OR_SKIP(context, 2, 0, thaw_on_wait);
 		completion writes[2];
