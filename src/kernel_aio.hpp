@@ -59,10 +59,11 @@ public:
 	virtual std::uint64_t async_requests(io_context_t /*context*/) { return 0; }
 	// What the kernel holds of an fd's file (`mask`: STATX_*), never asked of a FUSE daemon
 	// or an NFS server (AT_STATX_DONT_SYNC), which could keep this thread waiting: where a
-	// request's file lives, once per descriptor of a batch and only after some filesystem
-	// refused RWF_NOWAIT (nowait_refusals.hpp), or once at registration (file_devices.hpp);
-	// and where a file ends, after a read cut short. Where a seccomp filter older than statx
-	// refuses it (EPERM, ENOSYS), fstat answers instead, which may ask the daemon or server.
+	// request's file lives, once per descriptor of a batch, on AIO only after some filesystem
+	// refused RWF_NOWAIT (nowait_refusals.hpp), on io_uring always (daemon_files.hpp), or
+	// once at registration; and where a file ends, after a read cut short. Where a seccomp
+	// filter older than statx refuses it (EPERM, ENOSYS), fstat answers instead, which may ask
+	// the daemon or server.
 	virtual int statx(int fd, unsigned mask, struct statx *status)
 	{
 		int flags = AT_EMPTY_PATH | AT_STATX_DONT_SYNC;
