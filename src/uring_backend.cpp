@@ -38,8 +38,13 @@ constexpr unsigned peek_batch = 64;
 struct uring_context {
 	io_uring ring{};
 	registered_buffers buffers;
-	std::vector<int> file_index;      // registered: fd -> its index, or -1
-	std::vector<bool> file_on_daemon; // registered: fd -> whether a FUSE daemon serves it
+	// What registration says of an fd: its index in the kernel's table (-1: not registered),
+	// and whether a FUSE daemon serves its file, asked once then.
+	struct registered_file {
+		int index = -1;
+		bool on_daemon = false;
+	};
+	std::vector<registered_file> files; // by fd
 	daemon_devices devices;
 	std::uint64_t fixed_buffer_requests = 0;
 	std::uint64_t async_requests = 0; // sent with IOSQE_ASYNC
@@ -68,10 +73,13 @@ struct uring_context {
 		return has_issuer && pthread_equal(issuer, pthread_self()) == 0;
 	}
 
-	int index_of_file(int fd) const noexcept
+	// Null for an fd not registered.
+	const registered_file *registered(int fd) const noexcept
 	{
-		return fd >= 0 && static_cast<std::size_t>(fd) < file_index.size() ? file_index[fd]
-										   : -1;
+		if (fd < 0 || static_cast<std::size_t>(fd) >= files.size())
+			return nullptr;
+		const registered_file &file = files[static_cast<std::size_t>(fd)];
+		return file.index >= 0 ? &file : nullptr;
 	}
 };
 
@@ -239,11 +247,10 @@ public:
 	int register_files(io_context_t context, const int *fds, int count) override
 	{
 		uring_context &uring = context_of(context);
-		if (!uring.file_index.empty()) {
+		if (!uring.files.empty()) {
 			if (int err = io_uring_unregister_files(&uring.ring); err < 0)
 				return err;
-			uring.file_index.clear();
-			uring.file_on_daemon.clear();
+			uring.files.clear();
 		}
 		if (count == 0)
 			return 0;
@@ -254,24 +261,18 @@ public:
 			    io_uring_register_files(&uring.ring, fds, static_cast<unsigned>(count));
 		    err < 0)
 			return err;
-		std::vector<int> index;
-		std::vector<bool> on_daemon;
+		std::vector<uring_context::registered_file> files;
 		try {
-			auto size =
-				static_cast<std::size_t>(*std::max_element(fds, fds + count)) + 1;
-			index.assign(size, -1);
-			on_daemon.assign(size, false);
+			files.resize(static_cast<std::size_t>(*std::max_element(fds, fds + count)) +
+				     1);
 		} catch (const std::bad_alloc &) {
 			io_uring_unregister_files(&uring.ring);
 			return -ENOMEM;
 		}
-		for (int k = count - 1; k >= 0; --k) {
-			auto fd = static_cast<std::size_t>(fds[k]);
-			index[fd] = k;
-			on_daemon[fd] = served_by_daemon(fds[k], *this, uring.devices);
-		}
-		uring.file_index = std::move(index);
-		uring.file_on_daemon = std::move(on_daemon);
+		for (int k = count - 1; k >= 0; --k)
+			files[static_cast<std::size_t>(fds[k])] = {
+				k, served_by_daemon(fds[k], *this, uring.devices)};
+		uring.files = std::move(files);
 		return 0;
 	}
 
@@ -356,11 +357,12 @@ private:
 			sqe.opcode = IORING_OP_LAST;
 			break;
 		}
-		if (int index = uring.index_of_file(fd); index >= 0) {
-			sqe.fd = index;
+		const uring_context::registered_file *fixed = uring.registered(fd);
+		if (fixed != nullptr) {
+			sqe.fd = fixed->index;
 			sqe.flags |= IOSQE_FIXED_FILE;
 		}
-		if (on_daemon(uring, fd, daemon)) {
+		if (on_daemon(fixed, fd, daemon)) {
 			sqe.flags |= IOSQE_ASYNC;
 			++uring.async_requests;
 		}
@@ -369,11 +371,10 @@ private:
 
 	// Whether a FUSE daemon serves `fd`'s file (daemon_files.hpp): known since registration,
 	// or asked once per batch.
-	static bool on_daemon(const uring_context &uring, int fd, daemon_files &daemon) noexcept
+	static bool on_daemon(const uring_context::registered_file *fixed, int fd,
+			      daemon_files &daemon) noexcept
 	{
-		if (uring.index_of_file(fd) >= 0)
-			return uring.file_on_daemon[static_cast<std::size_t>(fd)];
-		return daemon.served_by_daemon(fd);
+		return fixed != nullptr ? fixed->on_daemon : daemon.served_by_daemon(fd);
 	}
 
 	static void prepare_data(uring_context &uring, io_uring_sqe &sqe, bool read, int fd,
@@ -405,7 +406,8 @@ private:
 			    registered_index(uring, request.u.c.buf,
 					     static_cast<unsigned>(request.u.c.nbytes)) >= 0)
 				--uring.fixed_buffer_requests;
-			if (on_daemon(uring, request.aio_fildes, daemon))
+			int fd = request.aio_fildes;
+			if (on_daemon(uring.registered(fd), fd, daemon))
 				--uring.async_requests;
 		}
 	}
