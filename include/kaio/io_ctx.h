@@ -378,7 +378,9 @@ KAIO_API int io_ctx_fdsync(struct io_ctx *io_ctx, int fd, void (*sync_cb)(int re
  *    On io_uring the kernel is asked to stop it: when it can (requests that wait, such as a
  *    read from an empty pipe), this waits for the completion and returns 0; when it cannot
  *    (direct I/O the block layer has, a request running on an io_uring worker), it says so at
- *    once, and this returns -EINPROGRESS without waiting.
+ *    once, and this returns -EINPROGRESS without waiting. The kernel still marks the request:
+ *    one that an io_uring worker had taken but not yet begun (an fsync, say) then ends with
+ *    -ECANCELED after all, in its callback.
  * -ENOENT: no such request: its callback already ran, or the key was never issued.
  */
 KAIO_API int io_ctx_cancel(struct io_ctx *io_ctx, int key);

@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -29,9 +30,10 @@ struct model_run::request {
 	int block = -1;     // reads and writes: the block they transfer
 	int sync_slot = -1; // syncs: which of the duplicated descriptors they use
 	int fd = -1;
-	int iovcnt = 1;        // vector forms
-	std::uint32_t tag = 0; // writes: the tag they stamp
-	kaio::aligned_buffer buffer;
+	int iovcnt = 1;              // vector forms
+	std::uint32_t tag = 0;       // writes: the tag they stamp
+	kaio::aligned_buffer buffer; // its own, unless the context has the pool registered
+	std::byte *data = nullptr;   // what it reads into or writes from
 	int key = 0;
 	int calls = 0;
 	int result = 0;
@@ -39,6 +41,7 @@ struct model_run::request {
 	int delivered_result = 0;
 	bool injected = false;       // that result was a fault, not the kernel's
 	bool rest_on_worker = false; // see random_fault_kernel::rest_moved_by_worker
+	bool cancel_asked = false;   // a cancel named it
 	follow_up then = follow_up::none;
 };
 
@@ -90,8 +93,11 @@ bool is_refusal(int error)
 
 } // namespace
 
-model_run::model_run(choices &choose, const std::string &directory) : choose_(choose)
+model_run::model_run(choices &choose, const std::string &directory, unsigned backend)
+	: choose_(choose), backend_(backend)
 {
+	if (on_uring())
+		pool_ = kaio::aligned_buffer(blocks * block_size);
 	open_file(directory);
 }
 
@@ -134,11 +140,13 @@ run_summary model_run::run(unsigned long long steps)
 		return summary;
 	}
 	stamp_file();
-	kernel_ = std::make_unique<kaio::testing::random_fault_kernel>(random_plan(),
-								       choose_.below(1ull << 32));
-	kernel_->on_delivery = [this](const iocb &control, int result, bool injected) {
-		on_delivery(control, result, injected);
-	};
+	if (!on_uring()) {
+		kernel_ = std::make_unique<kaio::testing::random_fault_kernel>(
+			random_plan(), choose_.below(1ull << 32));
+		kernel_->on_delivery = [this](const iocb &control, int result, bool injected) {
+			on_delivery(control, result, injected);
+		};
+	}
 	waiting_run = this;
 	create_context();
 	while (!failure_ && steps_ < steps && !choose_.exhausted()) {
@@ -152,7 +160,7 @@ run_summary model_run::run(unsigned long long steps)
 	summary.failure = failure_.value_or("");
 	summary.steps = steps_;
 	summary.requests = requests_.size();
-	summary.faults = kernel_->injected_total();
+	summary.faults = kernel_ ? kernel_->injected_total() : 0;
 	return summary;
 }
 
@@ -187,10 +195,20 @@ void model_run::create_context()
 		 (IO_CTX_DEFER_SUBMIT | IO_CTX_REAP_SYSCALL | IO_CTX_SUBMIT_EARLY);
 	static constexpr std::uint64_t wait_odds[] = {0, 4, 16};
 	wait_failure_odds_ = wait_odds[choose_.below(std::size(wait_odds))];
+	if (on_uring() && choose_.one_in(2))
+		flags_ |= IO_CTX_SINGLE_THREAD;
 	io_ctx_options options = IO_CTX_OPTIONS_INIT;
 	options.flags = flags_;
 	note("create capacity " + std::to_string(capacity_) + " flags " + std::to_string(flags_) +
 	     " wait failing 1 in " + std::to_string(wait_failure_odds_));
+	if (on_uring()) {
+		options.backend = IO_CTX_BACKEND_URING;
+		if (int rc = io_ctx_create_opts(&ctx_, capacity_, wait_readable, &options); rc != 0)
+			return fail("create on io_uring failed with " + std::to_string(rc));
+		live_context_ = true;
+		callbacks_run_ = 0;
+		return register_at_random();
+	}
 	for (int attempt = 0; attempt < 500; ++attempt) {
 		auto refused_before = kernel_->injected(fault::setup_eagain);
 		int rc = kaio::detail::create_io_ctx(&ctx_, capacity_, wait_readable, &options,
@@ -215,6 +233,28 @@ void model_run::create_context()
 	note("create: aio-max-nr stayed exhausted; the run ends here"); // steps find no context
 }
 
+// Registers the file's descriptors, and the pool of buffers, each or neither: requests then go
+// as fixed files and with fixed buffers, and the library must tell which are which.
+void model_run::register_at_random()
+{
+	if (choose_.one_in(2)) {
+		int fds[1 + sync_fds] = {fd_};
+		std::copy(std::begin(sync_fd_), std::end(sync_fd_), fds + 1);
+		int rc = io_ctx_register_files(&ctx_, fds, static_cast<int>(std::size(fds)));
+		note("register files: " + std::to_string(rc));
+		if (rc != 0)
+			return fail("registering the files failed with " + std::to_string(rc));
+	}
+	pool_registered_ = choose_.one_in(2);
+	if (pool_registered_) {
+		iovec pool{pool_.data(), pool_.size()};
+		int rc = io_ctx_register_buffers(&ctx_, &pool, 1);
+		note("register buffers: " + std::to_string(rc));
+		if (rc != 0)
+			return fail("registering the buffers failed with " + std::to_string(rc));
+	}
+}
+
 void model_run::destroy_context()
 {
 	if (!live_context_)
@@ -222,10 +262,11 @@ void model_run::destroy_context()
 	note("destroy");
 	io_ctx_destroy(&ctx_);
 	live_context_ = false;
+	pool_registered_ = false;
 	if (!live_.empty())
 		fail("destroy returned with " + std::to_string(live_.size()) +
 		     " callbacks not run");
-	if (kernel_->outstanding() != 0)
+	if (kernel_ && kernel_->outstanding() != 0)
 		fail("destroy returned with requests in the kernel");
 	check_file();
 }
@@ -304,12 +345,17 @@ void model_run::submit(request_kind kind, bool from_callback)
 		if (r.block < 0)
 			return; // one request per block at a time: its outcome is then the model's
 		r.fd = fd_;
-		r.buffer = kaio::aligned_buffer(block_size);
+		if (pool_registered_) {
+			r.data = pool_.data() + static_cast<std::size_t>(r.block) * block_size;
+		} else {
+			r.buffer = kaio::aligned_buffer(block_size);
+			r.data = r.buffer.data();
+		}
 		if (is_write(kind)) {
 			r.tag = next_tag_++;
-			stamp_block(r.buffer.data(), r.tag, static_cast<std::uint32_t>(r.block));
+			stamp_block(r.data, r.tag, static_cast<std::uint32_t>(r.block));
 		} else {
-			std::memset(r.buffer.data(), 0xee, block_size);
+			std::memset(r.data, 0xee, block_size);
 		}
 		static constexpr int iovcnts[] = {1, 2, 4, 8};
 		r.iovcnt = iovcnts[choose_.below(std::size(iovcnts))];
@@ -356,14 +402,14 @@ int model_run::call_submit(request &r)
 	iovec iov[8];
 	std::size_t part = block_size / static_cast<std::size_t>(r.iovcnt);
 	for (int i = 0; i < r.iovcnt && r.block >= 0; ++i)
-		iov[i] = {r.buffer.data() + static_cast<std::size_t>(i) * part, part};
+		iov[i] = {r.data + static_cast<std::size_t>(i) * part, part};
 	switch (r.kind) {
 	case request_kind::read:
-		return io_ctx_read(&ctx_, r.fd, r.buffer.data(), block_size, offset,
-				   completion_trampoline, &r);
+		return io_ctx_read(&ctx_, r.fd, r.data, block_size, offset, completion_trampoline,
+				   &r);
 	case request_kind::write:
-		return io_ctx_write(&ctx_, r.fd, r.buffer.data(), block_size, offset,
-				    completion_trampoline, &r);
+		return io_ctx_write(&ctx_, r.fd, r.data, block_size, offset, completion_trampoline,
+				    &r);
 	case request_kind::readv:
 		return io_ctx_pread(&ctx_, r.fd, iov, r.iovcnt, offset, completion_trampoline, &r);
 	case request_kind::writev:
@@ -400,15 +446,25 @@ void model_run::flush()
 {
 	if (!live_context_)
 		return;
-	long accepted_before = kernel_->accepted();
+	long accepted_before = accepted();
 	unsigned long long callbacks_before = callbacks_run_;
 	int sent = io_ctx_flush(&ctx_);
 	note("flush: " + std::to_string(sent));
-	if (sent < 0 || sent != kernel_->accepted() - accepted_before)
+	if (sent < 0 || sent != accepted() - accepted_before)
 		return fail("flush answered " + std::to_string(sent) + ", the kernel took " +
-			    std::to_string(kernel_->accepted() - accepted_before));
+			    std::to_string(accepted() - accepted_before));
 	if (callbacks_run_ != callbacks_before)
 		fail("flush ran callbacks");
+}
+
+// Requests taken so far: as the fault seam counted them on AIO, as the context did on io_uring.
+long model_run::accepted()
+{
+	if (kernel_)
+		return kernel_->accepted();
+	io_ctx_stats stats{};
+	io_ctx_get_stats(&ctx_, &stats);
+	return static_cast<long>(stats.submitted);
 }
 
 void model_run::cancel_live()
@@ -418,6 +474,7 @@ void model_run::cancel_live()
 	auto it = live_.begin();
 	std::advance(it, static_cast<long>(choose_.below(live_.size())));
 	auto [key, target] = *it;
+	target->cancel_asked = true;
 	int answer = io_ctx_cancel(&ctx_, key);
 	note("cancel live " + std::to_string(key) + ": " + std::to_string(answer));
 	expect_cancel_answer(key, target, answer);
@@ -433,8 +490,11 @@ void model_run::expect_cancel_answer(int key, request *target, int answer)
 		return;
 	}
 	if (answer != -EINPROGRESS)
-		fail("cancel of live key " + std::to_string(key) + " answered " +
-		     std::to_string(answer));
+		return fail("cancel of live key " + std::to_string(key) + " answered " +
+			    std::to_string(answer));
+	if (target->calls != 0 && target->result == -ECANCELED)
+		fail("cancel of " + std::to_string(key) +
+		     " answered -EINPROGRESS, its callback got -ECANCELED");
 }
 
 void model_run::cancel_finished()
@@ -510,6 +570,8 @@ void model_run::on_complete(request &r, int result)
 
 void model_run::check_result(const request &r, int result)
 {
+	if (on_uring())
+		return check_uring_result(r, result);
 	if (r.delivered) {
 		int full = is_sync(r.kind) ? 0 : static_cast<int>(block_size);
 		if (int expected = r.rest_on_worker ? full : r.delivered_result; result != expected)
@@ -527,6 +589,17 @@ void model_run::check_result(const request &r, int result)
 		     std::to_string(result));
 }
 
+// A request on a regular file of a filesystem with room: the kernel owes it everything, unless a
+// cancel stopped it. That cancel may have answered -EINPROGRESS: io_uring's worker stops a
+// request it had taken and not begun.
+void model_run::check_uring_result(const request &r, int result)
+{
+	int full = is_sync(r.kind) ? 0 : static_cast<int>(block_size);
+	if (result != full && (result != -ECANCELED || !r.cancel_asked))
+		fail("request " + std::to_string(r.key) + " (" + name_of(r.kind) + ") got " +
+		     std::to_string(result) + (r.cancel_asked ? ", after a cancel" : ""));
+}
+
 void model_run::update_model(request &r, int result)
 {
 	live_.erase(r.key);
@@ -538,7 +611,7 @@ void model_run::update_model(request &r, int result)
 		return;
 	block_state &b = blocks_[r.block];
 	b.busy = nullptr;
-	if (is_write(r.kind) && r.delivered) {
+	if (is_write(r.kind) && (r.delivered || on_uring())) {
 		// Only a full, genuine result says the write is there; after any other the kernel
 		// may have written all of it, part of it or nothing.
 		if (result == static_cast<int>(block_size) && !r.injected)
@@ -549,8 +622,7 @@ void model_run::update_model(request &r, int result)
 	if (!is_write(r.kind) && result > 0) {
 		if (result % static_cast<int>(sector) != 0 || result > static_cast<int>(block_size))
 			return fail("a read returned " + std::to_string(result) + " bytes");
-		check_sectors(r.buffer.data(), r.block, static_cast<std::size_t>(result) / sector,
-			      "a read");
+		check_sectors(r.data, r.block, static_cast<std::size_t>(result) / sector, "a read");
 	}
 }
 
@@ -602,6 +674,16 @@ void model_run::check_counters()
 	if (stats.completed != callbacks_run_)
 		return fail("stats say " + std::to_string(stats.completed) + " completed, " +
 			    std::to_string(callbacks_run_) + " callbacks ran");
+	if (stats.in_kernel + stats.queued > live_.size())
+		return fail("stats say " + std::to_string(stats.in_kernel + stats.queued) +
+			    " in flight, " + std::to_string(live_.size()) + " callbacks are due");
+	if (kernel_)
+		check_kernel_counters(stats);
+}
+
+// What the fault seam saw the kernel take and hold agrees with the counters.
+void model_run::check_kernel_counters(const io_ctx_stats &stats)
+{
 	if (static_cast<long>(stats.submitted) != kernel_->accepted() - accepted_at_create_)
 		return fail("stats say " + std::to_string(stats.submitted) +
 			    " submitted, the kernel took " +
@@ -616,9 +698,6 @@ void model_run::check_counters()
 		return fail("stats say " + std::to_string(stats.in_kernel) +
 			    " in the kernel, it has " + std::to_string(kernel_->outstanding()) +
 			    " and workers at most " + std::to_string(on_workers));
-	if (stats.in_kernel + stats.queued > live_.size())
-		return fail("stats say " + std::to_string(stats.in_kernel + stats.queued) +
-			    " in flight, " + std::to_string(live_.size()) + " callbacks are due");
 }
 
 // Every block no request is working on holds what the model allows.

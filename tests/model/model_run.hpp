@@ -6,6 +6,11 @@
 // once with the result the kernel delivered for its request, keys of live requests unique,
 // counters that agree with the kernel's, and every block of the file holding what the model says
 // (a block some failed write may or may not have reached holds, sector by sector, either).
+//
+// On io_uring the run has no seam to inject faults through or to see what the kernel delivered:
+// it drives the real ring, registers the file and a pool of buffers at random, and holds every
+// callback to what the kernel owes a request on a regular file (the whole block, or -ECANCELED
+// after a cancel that said it stopped the request).
 #pragma once
 
 #include <cstdint>
@@ -35,8 +40,10 @@ struct run_summary {
 
 class model_run {
 public:
-	// A file in `directory` (created and removed by the run).
-	model_run(choices &choose, const std::string &directory);
+	// A file in `directory` (created and removed by the run), and contexts on `backend`
+	// (IO_CTX_BACKEND_AIO, through the fault seam, or IO_CTX_BACKEND_URING).
+	model_run(choices &choose, const std::string &directory,
+		  unsigned backend = IO_CTX_BACKEND_AIO);
 	~model_run();
 	model_run(const model_run &) = delete;
 	model_run &operator=(const model_run &) = delete;
@@ -58,7 +65,9 @@ private:
 
 	bool open_file(const std::string &directory);
 	void stamp_file();
+	bool on_uring() const { return backend_ == IO_CTX_BACKEND_URING; }
 	void create_context();
+	void register_at_random();
 	void destroy_context();
 	void step();
 	void submit_random(bool from_callback);
@@ -66,16 +75,19 @@ private:
 	int call_submit(request &r);
 	void process(bool may_wait);
 	void flush();
+	long accepted();
 	void cancel_live();
 	void cancel_finished();
 	void cancel_garbage();
 	void expect_cancel_answer(int key, request *live, int answer);
 	void on_complete(request &r, int result);
 	void check_result(const request &r, int result);
+	void check_uring_result(const request &r, int result);
 	void update_model(request &r, int result);
 	void run_follow_up(request &r);
 	void on_delivery(const iocb &control, int result, bool injected);
 	void check_counters();
+	void check_kernel_counters(const io_ctx_stats &stats);
 	void check_file();
 	void check_sectors(const std::byte *data, int block, std::size_t count, const char *what);
 	void fail(const std::string &what);
@@ -87,12 +99,17 @@ private:
 	bool wait_failed_since(unsigned long long before) const { return wait_failures_ != before; }
 
 	choices &choose_;
+	unsigned backend_;
 	std::string directory_;
 	std::string path_;
 	int fd_ = -1;
 	int sync_fd_[sync_fds] = {-1, -1, -1, -1};
 	request *sync_busy_[sync_fds] = {};
-	std::unique_ptr<kaio::testing::random_fault_kernel> kernel_;
+	std::unique_ptr<kaio::testing::random_fault_kernel> kernel_; // AIO only
+	// io_uring: one block's room per block, registered with the context when pool_registered_;
+	// a read or write then uses its block's room (one request per block at a time).
+	kaio::aligned_buffer pool_;
+	bool pool_registered_ = false;
 	io_ctx ctx_{};
 	bool live_context_ = false;
 	int capacity_ = 1;
