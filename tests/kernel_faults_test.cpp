@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -95,6 +96,8 @@ struct copy_block {
 	completion read;
 	completion write;
 	int write_key;
+	// Non-null: the blocks this one is copied with, all written by the last read's callback.
+	std::vector<copy_block> *together;
 };
 
 void on_copy_write(int result, void *data)
@@ -102,21 +105,37 @@ void on_copy_write(int result, void *data)
 	record(result, &static_cast<copy_block *>(data)->write);
 }
 
+void write_copy(copy_block &b)
+{
+	b.write_key = io_ctx_write(b.ctx, b.target, b.buffer, block, b.offset, on_copy_write, &b);
+}
+
 void on_copy_read(int result, void *data)
 {
 	auto *b = static_cast<copy_block *>(data);
 	record(result, &b->read);
-	b->write_key =
-		io_ctx_write(b->ctx, b->target, b->buffer, block, b->offset, on_copy_write, b);
+	if (b->together == nullptr)
+		return write_copy(*b);
+	if (std::all_of(b->together->begin(), b->together->end(),
+			[](const copy_block &other) { return other.read.calls > 0; })) {
+		for (copy_block &other : *b->together)
+			write_copy(other);
+	}
 }
 
 // Reads `count` blocks of `source` with callbacks that write them to `target`.
 void submit_copies(io_ctx &ctx, int source, int target, aligned_buffer &buffer, unsigned count,
-		   std::vector<copy_block> &blocks)
+		   std::vector<copy_block> &blocks, bool written_together = false)
 {
 	for (unsigned i = 0; i < count; ++i)
-		blocks.push_back(
-			{&ctx, target, buffer.data() + i * block, offset_of(i), {}, {}, 0});
+		blocks.push_back({&ctx,
+				  target,
+				  buffer.data() + i * block,
+				  offset_of(i),
+				  {},
+				  {},
+				  0,
+				  written_together ? &blocks : nullptr});
 	for (unsigned i = 0; i < count; ++i) {
 		ASSERT_GT(io_ctx_read(&ctx, source, buffer.data() + i * block, block, offset_of(i),
 				      on_copy_read, &blocks[i]),
@@ -136,13 +155,14 @@ TEST(KernelFault, PartialSubmitOfCallbackSubmissionsLosesNothing)
 	fault_kernel kernel;
 	context_guard context;
 	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, 4, nullptr, nullptr, &kernel), 0);
-	submit_copies(context.ctx, source.fd(), target.fd(), buffer, 4, blocks);
-	// All four reads are reaped by one process(), whose callbacks queue four writes.
-	await_completions(io_ctx_eventfd(&context.ctx), 4);
+	submit_copies(context.ctx, source.fd(), target.fd(), buffer, 4, blocks, true);
 	int calls_before = kernel.submit_calls;
 	kernel.submit_script = {1, 2};
 
-	EXPECT_EQ(io_ctx_process(&context.ctx), 4);
+	// The callback of the last read back (on btrfs some come from a worker, after the kernel
+	// answered -EAGAIN under RWF_NOWAIT) queues the four writes; its process() sends them.
+	while (blocks[0].write_key == 0)
+		ASSERT_GT(io_ctx_process(&context.ctx), 0);
 	EXPECT_EQ(kernel.submit_calls - calls_before, 3); // 1, 2, then the last one
 	EXPECT_EQ(kernel.submitted, 8);
 	EXPECT_EQ(stats_of(context.ctx).in_kernel, 4u);
