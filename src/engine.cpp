@@ -925,10 +925,12 @@ bool engine::reaped_up_the_stack(const request_slot &slot) const noexcept
 
 // Runs until every request has completed and its callback has run. The kernel may write into
 // a request's buffer until its completion is reaped, so when wait_cb fails this waits in the
-// kernel rather than return early.
+// kernel rather than return early; on io_uring it first stops the requests that could wait
+// there for ever.
 void engine::drain()
 {
 	bool wait_failed = false; // then wait in the kernel instead
+	std::uint64_t sent_when_stopped = 0;
 	for (;;) {
 		send_queue();
 		reap_error_ = 0; // only this round's reap counts: an old error may have passed
@@ -943,6 +945,11 @@ void engine::drain()
 			abandon_kernel(reap_error_);
 			continue;
 		}
+		if (wait_failed && stats_.submitted != sent_when_stopped) {
+			sent_when_stopped =
+				stats_.submitted; // callbacks may send more while this waits
+			stop_waiting_requests();
+		}
 		if (wait_failed || !eventfd_attached_ || silent_in_kernel_ > 0) {
 			reap_blocking(); // only the kernel's own wait sees them all
 			continue;
@@ -952,6 +959,22 @@ void engine::drain()
 			continue;
 		if (wait_for_completion() < 0)
 			wait_failed = true;
+	}
+}
+
+// io_uring can stop a request that waits (a read from an idle pipe or socket), which nothing
+// but data would otherwise end: each such callback gets -ECANCELED. Direct I/O runs to its end.
+void engine::stop_waiting_requests() noexcept
+{
+	if (backend_ != kaio::backend::uring)
+		return;
+	for (int index = 0; index < capacity_; ++index) {
+		request_slot &slot = slots_[index];
+		if (slot.state != slot_state::pending ||
+		    std::find(queue_.begin(), queue_.end(), &slot.control_block) != queue_.end())
+			continue;
+		io_event unused{};
+		(void)kernel_.cancel(kernel_context_, &slot.control_block, &unused);
 	}
 }
 

@@ -91,6 +91,68 @@ TEST(UringBackend, CancelStopsAReadThatWaitsAndItsCallbackRunsOnceWithEcanceled)
 	EXPECT_EQ(stats.in_kernel, 0u);
 }
 
+int refuse_to_wait(int /*wait_fd*/)
+{
+	return -EINTR;
+}
+
+TEST(UringBackend, DestroyWhoseWaitCbFailsStopsAReadThatWouldWaitForEver)
+{
+	// With wait_cb failing, destroy waits in the kernel, where a read from a pipe nobody writes
+	// to would keep it for ever (before the fix this test never returned: ctest's timeout
+	// failed it).
+	pipe_pair pipe;
+	aligned_buffer data(block);
+	completion read;
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 2, 0, refuse_to_wait);
+	ASSERT_GT(io_ctx_read(&context.ctx, pipe.read_end(), data.data(), block, 0, record, &read),
+		  0);
+	io_ctx_destroy(&context.ctx);
+	EXPECT_EQ(read.calls, 1);
+	EXPECT_EQ(read.result, -ECANCELED);
+	// Stopped, not left behind in the kernel: what is written now stays in the pipe.
+	ASSERT_EQ(::write(pipe.write_end(), "abc", 3), 3);
+	int unread = 0;
+	ASSERT_EQ(::ioctl(pipe.read_end(), FIONREAD, &unread), 0);
+	EXPECT_EQ(unread, 3);
+}
+
+// A read of a pipe whose callback, once stopped, reads the pipe again.
+struct rereading_read {
+	io_ctx *ctx;
+	int fd;
+	std::byte *buffer;
+	completion first;
+	completion second;
+	int second_key;
+};
+
+void read_again(int result, void *data)
+{
+	auto *r = static_cast<rereading_read *>(data);
+	record(result, &r->first);
+	r->second_key = io_ctx_read(r->ctx, r->fd, r->buffer, block, 0, record, &r->second);
+}
+
+TEST(UringBackend, DestroyWhoseWaitCbFailsStopsAReadSubmittedByACallbackMeanwhile)
+{
+	pipe_pair pipe;
+	aligned_buffer data(block);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 2, 0, refuse_to_wait);
+	rereading_read reader{&context.ctx, pipe.read_end(), data.data(), {}, {}, 0};
+	ASSERT_GT(io_ctx_read(&context.ctx, pipe.read_end(), data.data(), block, 0, read_again,
+			      &reader),
+		  0);
+	io_ctx_destroy(&context.ctx);
+	EXPECT_EQ(reader.first.calls, 1);
+	EXPECT_EQ(reader.first.result, -ECANCELED);
+	ASSERT_GT(reader.second_key, 0);
+	EXPECT_EQ(reader.second.calls, 1);
+	EXPECT_EQ(reader.second.result, -ECANCELED);
+}
+
 // Two reads that end in the same reap, each cancelling the other from its callback if that has
 // not run yet.
 struct rival_read {
