@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <libaio.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -56,6 +57,7 @@ const char *name_of(request_kind kind)
 	case request_kind::writev: return "writev";
 	case request_kind::fsync: return "fsync";
 	case request_kind::fdsync: return "fdsync";
+	case request_kind::pipe_read: return "pipe read";
 	}
 	return "?";
 }
@@ -72,7 +74,8 @@ bool is_sync(request_kind kind)
 int opcode_of(request_kind kind)
 {
 	switch (kind) {
-	case request_kind::read: return IO_CMD_PREAD;
+	case request_kind::read:
+	case request_kind::pipe_read: return IO_CMD_PREAD;
 	case request_kind::write: return IO_CMD_PWRITE;
 	case request_kind::readv: return IO_CMD_PREADV;
 	case request_kind::writev: return IO_CMD_PWRITEV;
@@ -81,6 +84,9 @@ int opcode_of(request_kind kind)
 	}
 	return -1;
 }
+
+// What a pipe message is stamped with in place of a block index: no block of the file has it.
+constexpr std::uint32_t pipe_block = 0xffffffffu;
 
 // The run whose context calls wait_readable (a wait_cb has no user pointer).
 thread_local model_run *waiting_run = nullptr;
@@ -96,8 +102,11 @@ bool is_refusal(int error)
 model_run::model_run(choices &choose, const std::string &directory, unsigned backend)
 	: choose_(choose), backend_(backend)
 {
-	if (on_uring())
+	if (on_uring()) {
 		pool_ = kaio::aligned_buffer(blocks * block_size);
+		if (::pipe2(pipe_, O_CLOEXEC) != 0)
+			pipe_[0] = pipe_[1] = -1;
+	}
 	open_file(directory);
 }
 
@@ -111,6 +120,10 @@ model_run::~model_run()
 	}
 	if (fd_ >= 0)
 		::close(fd_);
+	for (int end : pipe_) {
+		if (end >= 0)
+			::close(end);
+	}
 	if (!path_.empty())
 		::unlink(path_.c_str());
 }
@@ -137,6 +150,10 @@ run_summary model_run::run(unsigned long long steps)
 	if (fd_ < 0) {
 		summary.failure =
 			"cannot open an O_DIRECT file: " + std::string(std::strerror(errno));
+		return summary;
+	}
+	if (on_uring() && pipe_[0] < 0) {
+		summary.failure = "cannot create a pipe";
 		return summary;
 	}
 	stamp_file();
@@ -238,8 +255,8 @@ void model_run::create_context()
 void model_run::register_at_random()
 {
 	if (choose_.one_in(2)) {
-		int fds[1 + sync_fds] = {fd_};
-		std::copy(std::begin(sync_fd_), std::end(sync_fd_), fds + 1);
+		int fds[2 + sync_fds] = {fd_, pipe_[0]};
+		std::copy(std::begin(sync_fd_), std::end(sync_fd_), fds + 2);
 		int rc = io_ctx_register_files(&ctx_, fds, static_cast<int>(std::size(fds)));
 		note("register files: " + std::to_string(rc));
 		if (rc != 0)
@@ -260,7 +277,9 @@ void model_run::destroy_context()
 	if (!live_context_)
 		return;
 	note("destroy");
+	destroy_began_at_ = wait_failures_;
 	io_ctx_destroy(&ctx_);
+	destroy_began_at_.reset();
 	live_context_ = false;
 	pool_registered_ = false;
 	if (!live_.empty())
@@ -269,6 +288,7 @@ void model_run::destroy_context()
 	if (kernel_ && kernel_->outstanding() != 0)
 		fail("destroy returned with requests in the kernel");
 	check_file();
+	check_pipe_holds_the_rest();
 }
 
 void model_run::step()
@@ -277,7 +297,7 @@ void model_run::step()
 	if (pick < 14)
 		return submit(request_kind::write, false);
 	if (pick < 24)
-		return submit(request_kind::read, false);
+		return submit(some_read(), false);
 	if (pick < 29)
 		return submit(request_kind::writev, false);
 	if (pick < 34)
@@ -314,7 +334,14 @@ void model_run::submit_random(bool from_callback)
 	static constexpr request_kind kinds[] = {request_kind::write,  request_kind::read,
 						 request_kind::writev, request_kind::readv,
 						 request_kind::fsync,  request_kind::fdsync};
-	submit(kinds[choose_.below(std::size(kinds))], from_callback);
+	request_kind kind = kinds[choose_.below(std::size(kinds))];
+	submit(kind == request_kind::read ? some_read() : kind, from_callback);
+}
+
+// A read of the file, or on io_uring now and then of the pipe.
+request_kind model_run::some_read()
+{
+	return on_uring() && choose_.one_in(3) ? request_kind::pipe_read : request_kind::read;
 }
 
 void model_run::submit(request_kind kind, bool from_callback)
@@ -326,7 +353,12 @@ void model_run::submit(request_kind kind, bool from_callback)
 	r.run = this;
 	r.id = requests_.size();
 	r.kind = kind;
-	if (is_sync(kind)) {
+	if (kind == request_kind::pipe_read) {
+		r.fd = pipe_[0];
+		r.buffer = kaio::aligned_buffer(sector);
+		r.data = r.buffer.data();
+		std::memset(r.data, 0xee, sector);
+	} else if (is_sync(kind)) {
 		int start = static_cast<int>(choose_.below(sync_fds));
 		for (int i = 0; i < sync_fds && r.sync_slot < 0; ++i) {
 			if (sync_busy_[(start + i) % sync_fds] == nullptr)
@@ -366,7 +398,8 @@ void model_run::submit(request_kind kind, bool from_callback)
 		 : then < 16 ? follow_up::submit
 		 : then < 19 ? follow_up::cancel_live
 			     : follow_up::cancel_self;
-	in_flight_[identity_of(r)] = &r;
+	if (kind != request_kind::pipe_read) // whose events the fault seam never sees
+		in_flight_[identity_of(r)] = &r;
 	requests_.push_back(std::move(owned));
 
 	unsigned long long wait_failures_before = wait_failures_;
@@ -379,6 +412,7 @@ void model_run::submit(request_kind kind, bool from_callback)
 			return fail("key " + std::to_string(key) + " given to two live requests");
 		r.key = key;
 		live_[key] = &r;
+		pipe_reads_live_ += kind == request_kind::pipe_read ? 1 : 0;
 		return;
 	}
 	// A full context waits for a free slot through wait_cb; the submission returns its failure.
@@ -416,6 +450,8 @@ int model_run::call_submit(request &r)
 		return io_ctx_pwrite(&ctx_, r.fd, iov, r.iovcnt, offset, completion_trampoline, &r);
 	case request_kind::fsync: return io_ctx_fsync(&ctx_, r.fd, completion_trampoline, &r);
 	case request_kind::fdsync: return io_ctx_fdsync(&ctx_, r.fd, completion_trampoline, &r);
+	case request_kind::pipe_read:
+		return io_ctx_read(&ctx_, r.fd, r.data, sector, 0, completion_trampoline, &r);
 	}
 	return -EINVAL;
 }
@@ -539,6 +575,8 @@ int model_run::wait_readable(int fd)
 		run->note("  wait_cb fails");
 		return -EINTR;
 	}
+	if (run != nullptr)
+		run->feed_pipe();
 	pollfd readable{fd, POLLIN, 0};
 	while (::poll(&readable, 1, -1) < 0) {
 		if (errno != EINTR)
@@ -591,11 +629,14 @@ void model_run::check_result(const request &r, int result)
 
 // A request on a regular file of a filesystem with room: the kernel owes it everything, unless a
 // cancel stopped it. That cancel may have answered -EINPROGRESS: io_uring's worker stops a
-// request it had taken and not begun.
+// request it had taken and not begun. So may destroy, once wait_cb has failed there.
 void model_run::check_uring_result(const request &r, int result)
 {
-	int full = is_sync(r.kind) ? 0 : static_cast<int>(block_size);
-	if (result != full && (result != -ECANCELED || !r.cancel_asked))
+	bool stopped_by_destroy = destroy_began_at_ && wait_failed_since(*destroy_began_at_);
+	int full = r.kind == request_kind::pipe_read ? static_cast<int>(sector)
+		   : is_sync(r.kind)                 ? 0
+						     : static_cast<int>(block_size);
+	if (result != full && (result != -ECANCELED || !(r.cancel_asked || stopped_by_destroy)))
 		fail("request " + std::to_string(r.key) + " (" + name_of(r.kind) + ") got " +
 		     std::to_string(result) + (r.cancel_asked ? ", after a cancel" : ""));
 }
@@ -607,6 +648,10 @@ void model_run::update_model(request &r, int result)
 	finished_keys_.push_back(r.key);
 	if (r.sync_slot >= 0)
 		sync_busy_[r.sync_slot] = nullptr;
+	if (r.kind == request_kind::pipe_read) {
+		--pipe_reads_live_;
+		return check_pipe_message(r, result);
+	}
 	if (r.block < 0)
 		return;
 	block_state &b = blocks_[r.block];
@@ -624,6 +669,52 @@ void model_run::update_model(request &r, int result)
 			return fail("a read returned " + std::to_string(result) + " bytes");
 		check_sectors(r.data, r.block, static_cast<std::size_t>(result) / sector, "a read");
 	}
+}
+
+// A pipe read that waits would make every wait for a completion wait for ever: wait_cb first
+// writes a message for every read no message is there for yet.
+void model_run::feed_pipe()
+{
+	std::byte message[sector];
+	while (!failure_ && static_cast<std::size_t>(pipe_reads_live_) > pipe_unread_.size()) {
+		std::uint32_t tag = ++pipe_written_;
+		stamp_sector(message, tag, pipe_block, 0);
+		if (::write(pipe_[1], message, sector) != static_cast<ssize_t>(sector))
+			return fail("cannot write to the pipe: " +
+				    std::string(std::strerror(errno)));
+		pipe_unread_.insert(tag);
+		note("  wait_cb writes pipe message " + std::to_string(tag));
+	}
+}
+
+// A whole message that was written and not read before (a pipe's writes of up to PIPE_BUF bytes
+// are never split).
+void model_run::check_pipe_message(const request &r, int result)
+{
+	if (result != static_cast<int>(sector))
+		return;
+	auto read = std::find_if(pipe_unread_.begin(), pipe_unread_.end(), [&r](std::uint32_t tag) {
+		return sector_holds(r.data, tag, pipe_block, 0);
+	});
+	if (read == pipe_unread_.end())
+		return fail("pipe read " + std::to_string(r.key) +
+			    " got no message that was written and not read before");
+	pipe_unread_.erase(read);
+}
+
+// With no read in flight, the pipe holds the messages no read got: a read stopped by a cancel
+// consumed nothing.
+void model_run::check_pipe_holds_the_rest()
+{
+	if (failure_ || pipe_[0] < 0)
+		return;
+	int bytes = 0;
+	if (::ioctl(pipe_[0], FIONREAD, &bytes) != 0)
+		return fail("FIONREAD on the pipe failed: " + std::string(std::strerror(errno)));
+	if (static_cast<std::size_t>(bytes) != pipe_unread_.size() * sector)
+		fail("the pipe holds " + std::to_string(bytes) + " bytes, " +
+		     std::to_string(pipe_unread_.size()) + " messages of " +
+		     std::to_string(sector) + " were written and not read");
 }
 
 void model_run::run_follow_up(request &r)

@@ -10,7 +10,9 @@
 // On io_uring the run has no seam to inject faults through or to see what the kernel delivered:
 // it drives the real ring, registers the file and a pool of buffers at random, and holds every
 // callback to what the kernel owes a request on a regular file (the whole block, or -ECANCELED
-// after a cancel that said it stopped the request).
+// after a cancel). It also reads a pipe, which the kernel can really cancel: such a read waits
+// until wait_cb writes a message for it (as another fiber would), and every message written
+// must be read once, whole, or still be in the pipe.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -29,7 +32,7 @@
 
 namespace kaio::model {
 
-enum class request_kind { read, write, readv, writev, fsync, fdsync };
+enum class request_kind { read, write, readv, writev, fsync, fdsync, pipe_read };
 
 struct run_summary {
 	std::string failure; // empty: every promise held
@@ -64,6 +67,10 @@ private:
 	static constexpr int sync_fds = 4;
 
 	bool open_file(const std::string &directory);
+	request_kind some_read();
+	void feed_pipe();
+	void check_pipe_message(const request &r, int result);
+	void check_pipe_holds_the_rest();
 	void stamp_file();
 	bool on_uring() const { return backend_ == IO_CTX_BACKEND_URING; }
 	void create_context();
@@ -110,12 +117,19 @@ private:
 	// a read or write then uses its block's room (one request per block at a time).
 	kaio::aligned_buffer pool_;
 	bool pool_registered_ = false;
+	int pipe_[2] = {-1, -1};              // io_uring: read by requests, written by wait_cb
+	std::set<std::uint32_t> pipe_unread_; // messages written and not read (by tag)
+	std::uint32_t pipe_written_ = 0;
+	int pipe_reads_live_ = 0;
 	io_ctx ctx_{};
 	bool live_context_ = false;
 	int capacity_ = 1;
 	unsigned flags_ = 0;
 	std::uint64_t wait_failure_odds_ = 0; // wait_cb fails once in this many calls; 0: never
 	unsigned long long wait_failures_ = 0;
+	// While destroy runs: wait_failures_ when it began (once wait_cb fails there, io_uring's
+	// requests may end -ECANCELED).
+	std::optional<unsigned long long> destroy_began_at_;
 
 	std::deque<std::unique_ptr<request>> requests_;
 	std::map<int, request *> live_;  // by key: submitted, callback not run yet
