@@ -165,6 +165,20 @@ TEST(BenchOptions, UnknownOptionsAndArgumentsAreRefused)
 	expect_usage_error({"--bs"}, "--bs");
 }
 
+TEST(BenchOptions, SwitchesTakeNothingOrOneOrZero)
+{
+	EXPECT_TRUE(parsed({"--registerfiles"}).registerfiles);
+	EXPECT_TRUE(parsed({"--registerfiles=1"}).registerfiles);
+	EXPECT_FALSE(parsed({"--registerfiles=0"}).registerfiles);
+	EXPECT_TRUE(parsed({"--fixedbufs=1"}).fixedbufs);
+	EXPECT_FALSE(parsed({"--verify=0"}).verify);
+	expect_usage_error({"--registerfiles=10"},
+			   "--registerfiles: takes no value, or =1 or =0, not '10'");
+	expect_usage_error({"--fixedbufs=yes"},
+			   "--fixedbufs: takes no value, or =1 or =0, not 'yes'");
+	expect_usage_error({"--verify=2"}, "--verify: takes no value, or =1 or =0, not '2'");
+}
+
 TEST(BenchOptions, SizesMustBeWholeSectors)
 {
 	expect_usage_error({"--size=1000"}, "--size: 1000 is not a multiple of 512");

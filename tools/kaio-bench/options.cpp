@@ -152,13 +152,24 @@ void add_options(CLI::App &app, options &wanted, typed_options &typed)
 	    "getevents or poll: how kaio waits for completions (default getevents)");
 	add("--backend", "NAME", typed.backend,
 	    "aio, uring or auto: kaio's kernel interface (default $KAIO_BACKEND, else aio)");
-	app.add_flag("--fixedbufs", wanted.fixedbufs,
-		     "Register the buffers with the context (fio's fixedbufs=1)");
-	app.add_flag("--registerfiles", wanted.registerfiles,
-		     "Register the file with the context (fio's registerfiles=1)");
+	// A bare switch, or =1 / =0 as in fio's job files; =10 or =yes is a typo, not a yes.
+	auto add_switch = [&app](const char *name, bool &into, const char *help) {
+		auto zero_or_one = [](std::string &given) {
+			// CLI11 hands a bare switch over as "true".
+			return given == "true" || given == "1" || given == "0"
+				       ? std::string()
+				       : fmt::format("takes no value, or =1 or =0, not '{}'",
+						     given);
+		};
+		app.add_flag(name, into, help)->check(CLI::Validator(zero_or_one, ""));
+	};
+	add_switch("--fixedbufs", wanted.fixedbufs,
+		   "Register the buffers with the context (fio's fixedbufs=1)");
+	add_switch("--registerfiles", wanted.registerfiles,
+		   "Register the file with the context (fio's registerfiles=1)");
 	add("--fsync", "N", typed.fsync, "fdatasync every N writes (default 0: never)");
 	add("--seed", "N", typed.seed, "Seed of the random offsets (default fixed)");
-	app.add_flag("--verify", wanted.verify, "Stamp written blocks and check them; check reads");
+	add_switch("--verify", wanted.verify, "Stamp written blocks and check them; check reads");
 	app.set_version_flag("--version", tools::version_text("kaio-bench"));
 	app.allow_extras(); // reported below in fio's words rather than CLI11's
 }
