@@ -945,9 +945,9 @@ void engine::drain()
 			abandon_kernel(reap_error_);
 			continue;
 		}
+		// Again whenever callbacks sent more since.
 		if (wait_failed && stats_.submitted != sent_when_stopped) {
-			sent_when_stopped =
-				stats_.submitted; // callbacks may send more while this waits
+			sent_when_stopped = stats_.submitted;
 			stop_waiting_requests();
 		}
 		if (wait_failed || !eventfd_attached_ || silent_in_kernel_ > 0) {
@@ -962,6 +962,13 @@ void engine::drain()
 	}
 }
 
+// In the kernel (or on a worker): pending, and no longer in the queue.
+bool engine::sent(const request_slot &slot) const noexcept
+{
+	return slot.state == slot_state::pending &&
+	       std::find(queue_.begin(), queue_.end(), &slot.control_block) == queue_.end();
+}
+
 // io_uring can stop a request that waits (a read from an idle pipe or socket), which nothing
 // but data would otherwise end: each such callback gets -ECANCELED. Direct I/O runs to its end.
 void engine::stop_waiting_requests() noexcept
@@ -970,8 +977,7 @@ void engine::stop_waiting_requests() noexcept
 		return;
 	for (int index = 0; index < capacity_; ++index) {
 		request_slot &slot = slots_[index];
-		if (slot.state != slot_state::pending ||
-		    std::find(queue_.begin(), queue_.end(), &slot.control_block) != queue_.end())
+		if (!sent(slot))
 			continue;
 		io_event unused{};
 		(void)kernel_.cancel(kernel_context_, &slot.control_block, &unused);
@@ -992,8 +998,7 @@ void engine::abandon_kernel(int error)
 	kernel_lost_ = error;
 	for (int index = 0; index < capacity_; ++index) {
 		request_slot &slot = slots_[index];
-		if (slot.state != slot_state::pending ||
-		    std::find(queue_.begin(), queue_.end(), &slot.control_block) != queue_.end())
+		if (!sent(slot))
 			continue;
 		slot.finish_without_kernel(error);
 		completing_.push_back(index);

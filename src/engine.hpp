@@ -145,6 +145,7 @@ private:
 	void drain_eventfd();
 	void drain();
 	void abandon_kernel(int error);
+	bool sent(const request_slot &slot) const noexcept;
 	void stop_waiting_requests() noexcept;
 	int reap_blocking();
 	void note_reap_error(int got) noexcept;

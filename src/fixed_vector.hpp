@@ -22,6 +22,8 @@ public:
 	T *data() noexcept { return items_.get(); }
 	T *begin() noexcept { return items_.get(); }
 	T *end() noexcept { return items_.get() + size_; }
+	const T *begin() const noexcept { return items_.get(); }
+	const T *end() const noexcept { return items_.get() + size_; }
 	T &operator[](std::size_t i) noexcept { return items_[i]; }
 	T &front() noexcept { return items_[0]; }
 	T &back() noexcept { return items_[size_ - 1]; }
