@@ -35,6 +35,7 @@
 #include "support/direct_file.hpp"
 #include "support/pipe_pair.hpp"
 #include "support/small_filesystem.hpp"
+#include "support/wait_callbacks.hpp"
 
 namespace {
 
@@ -91,11 +92,6 @@ TEST(UringBackend, CancelStopsAReadThatWaitsAndItsCallbackRunsOnceWithEcanceled)
 	EXPECT_EQ(stats.in_kernel, 0u);
 }
 
-int refuse_to_wait(int /*wait_fd*/)
-{
-	return -EINTR;
-}
-
 TEST(UringBackend, DestroyWhoseWaitCbFailsStopsAReadThatWouldWaitForEver)
 {
 	// With wait_cb failing, destroy waits in the kernel, where a read from a pipe nobody writes
@@ -105,7 +101,8 @@ TEST(UringBackend, DestroyWhoseWaitCbFailsStopsAReadThatWouldWaitForEver)
 	aligned_buffer data(block);
 	completion read;
 	context_guard context;
-	KAIO_URING_OR_SKIP(context, 2, 0, refuse_to_wait);
+	reset_waits(-EINTR);
+	KAIO_URING_OR_SKIP(context, 2, 0, wait_answering);
 	ASSERT_GT(io_ctx_read(&context.ctx, pipe.read_end(), data.data(), block, 0, record, &read),
 		  0);
 	io_ctx_destroy(&context.ctx);
@@ -140,7 +137,8 @@ TEST(UringBackend, DestroyWhoseWaitCbFailsStopsAReadSubmittedByACallbackMeanwhil
 	pipe_pair pipe;
 	aligned_buffer data(block);
 	context_guard context;
-	KAIO_URING_OR_SKIP(context, 2, 0, refuse_to_wait);
+	reset_waits(-EINTR);
+	KAIO_URING_OR_SKIP(context, 2, 0, wait_answering);
 	rereading_read reader{&context.ctx, pipe.read_end(), data.data(), {}, {}, 0};
 	ASSERT_GT(io_ctx_read(&context.ctx, pipe.read_end(), data.data(), block, 0, read_again,
 			      &reader),
