@@ -1,6 +1,6 @@
 #include "byte_size.hpp"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <array>
 #include <cctype>

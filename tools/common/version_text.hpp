@@ -2,7 +2,7 @@
 // the libkaio it runs on, which differ only if the library was swapped under it.
 #pragma once
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <string>
 #include <string_view>

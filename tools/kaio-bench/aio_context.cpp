@@ -1,6 +1,6 @@
 #include "aio_context.hpp"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <cerrno>
 #include <cstdlib>

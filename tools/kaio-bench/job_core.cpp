@@ -1,6 +1,6 @@
 #include "job_core.hpp"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <bit>

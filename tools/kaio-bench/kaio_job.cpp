@@ -1,6 +1,6 @@
 #include "kaio_job.hpp"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <utility>
 

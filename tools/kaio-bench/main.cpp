@@ -1,5 +1,5 @@
 // kaio-bench: a storage benchmark in the manner of fio, over kaio's C++ API.
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <cerrno>
 #include <cstdio>

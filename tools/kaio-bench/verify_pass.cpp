@@ -1,6 +1,6 @@
 #include "verify_pass.hpp"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <bit>

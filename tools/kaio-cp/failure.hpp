@@ -2,7 +2,7 @@
 // after "kaio-cp: "; main() turns it into exit status 1.
 #pragma once
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <cstdint>
 #include <stdexcept>

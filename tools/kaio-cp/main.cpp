@@ -1,6 +1,6 @@
 // kaio-cp: copies a file with O_DIRECT and many I/Os in flight, through one kaio context.
 // Exit status: 0 copied (and verified), 1 failed, 2 bad usage.
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <cerrno>
 #include <cstdio>
