@@ -7,6 +7,10 @@
 //
 // The daemon has FUSE_CAP_ASYNC_DIO off, as a daemon may: the kernel then serves an AIO direct
 // read synchronously, inside io_submit.
+//
+// Its threads are its own rather than fuse_session_loop_mt's: that loop stops its workers with
+// pthread_cancel, which can catch one inside perror("fuse: reading device") on the ended
+// connection, holding stderr's lock: exit() then waits for ever to flush stderr.
 #pragma once
 
 #define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
@@ -17,7 +21,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -54,23 +60,21 @@ public:
 			return;
 		}
 		mounted_ = true;
-		loop_ = std::thread([this] {
-			fuse_loop_config *config = fuse_loop_cfg_create();
-			fuse_session_loop_mt(session_, config);
-			fuse_loop_cfg_destroy(config);
-		});
+		for (int i = 0; i < readers; ++i)
+			readers_.emplace_back([this] { serve(); });
 	}
 
 	~gated_fuse()
 	{
 		open_gate();
 		if (mounted_) {
-			// Unmounting ends the connection, and with it the loop's reads of
+			// Unmounting ends the connection, and with it the readers' reads of
 			// /dev/fuse; closing that descriptor (fuse_session_unmount) under them
 			// would race.
 			fuse_session_exit(session_);
 			::umount2(mount_point_.c_str(), MNT_DETACH);
-			loop_.join();
+			for (std::thread &reader : readers_)
+				reader.join();
 			fuse_session_unmount(session_);
 		}
 		if (session_ != nullptr)
@@ -110,6 +114,25 @@ public:
 	}
 
 private:
+	// More than the requests any test holds at the gate, so that one is always free to answer
+	// the watched thread.
+	static constexpr int readers = 8;
+
+	// Answers requests until the connection ends (unmounted: every reader's read fails).
+	void serve()
+	{
+		fuse_buf buffer{};
+		while (!fuse_session_exited(session_)) {
+			int received = fuse_session_receive_buf(session_, &buffer);
+			if (received == -EINTR)
+				continue;
+			if (received <= 0)
+				break;
+			fuse_session_process_buf(session_, &buffer);
+		}
+		std::free(buffer.mem); // libfuse allocated it
+	}
+
 	static gated_fuse &self(fuse_req_t request)
 	{
 		return *static_cast<gated_fuse *>(fuse_req_userdata(request));
@@ -188,7 +211,7 @@ private:
 	fuse_session *session_ = nullptr;
 	bool mounted_ = false;
 	std::string why_not_;
-	std::thread loop_;
+	std::vector<std::thread> readers_;
 	mutable std::mutex mutex_;
 	std::condition_variable opened_;
 	bool gate_open_ = true;
