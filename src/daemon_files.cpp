@@ -36,8 +36,13 @@ bool served_by_daemon(int fd, kernel_aio &kernel, daemon_devices &devices) noexc
 	struct statx status; // statx fills it
 	if (kernel.statx(fd, STATX_TYPE | mount_mask, &status) < 0)
 		return false;
-	// A daemon serves regular files only: a pipe, a socket or a device node is the kernel's
-	// wherever its name lives (and pipes and sockets live on mounts no table shows).
+	// A character device may be CUSE's, whose daemon serves its reads and writes as FUSE's does
+	// (ignoring IOCB_NOWAIT), and its node tells nothing of that: every one goes to io_uring's
+	// workers, which costs a terminal or /dev/zero only speed.
+	if (S_ISCHR(status.stx_mode))
+		return true;
+	// Pipes, sockets and block devices are the kernel's wherever their names live (and pipes
+	// and sockets live on mounts no table shows).
 	if (!S_ISREG(status.stx_mode))
 		return false;
 	return devices.serves(mount_of(status));

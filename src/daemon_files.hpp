@@ -1,7 +1,8 @@
 // Which descriptors of one io_uring batch a FUSE daemon serves. io_uring first tries a request
 // in the submitting thread, with IOCB_NOWAIT, on a file that supports it or polls as ready; a
 // FUSE file polls as ready, and FUSE's direct I/O ignores IOCB_NOWAIT, so io_uring_enter would
-// wait for the daemon. Those requests go with IOSQE_ASYNC, straight to io_uring's workers.
+// wait for the daemon. Those requests go with IOSQE_ASYNC, straight to io_uring's workers, and
+// so do those of character devices, any of which may be CUSE's (FUSE's devices).
 //
 // An unregistered fd is asked with statx (AT_STATX_DONT_SYNC: never of the daemon) once per
 // batch: its number can be closed and reused for a file elsewhere at any moment. What a mount is
@@ -37,9 +38,9 @@ private:
 	int oldest_ = 0;
 };
 
-// Whether a daemon serves the file of `fd`: a regular file on FUSE, or on a mount the table does
-// not show. False when statx cannot say (the request then fails in its completion, EBADF for a
-// closed fd).
+// Whether a daemon may serve the file of `fd`: a regular file on FUSE, or on a mount the table
+// does not show, or a character device (CUSE). False when statx cannot say (the request then
+// fails in its completion, EBADF for a closed fd).
 bool served_by_daemon(int fd, kernel_aio &kernel, daemon_devices &devices) noexcept;
 
 // One batch's answers, one statx per descriptor (see batch_memo.hpp).

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
@@ -312,6 +313,35 @@ TEST(BlockingFiles, RequestsOnAReadyDeviceStartNoThreadBeyondThePool)
 		expect_each_once(read, static_cast<int>(block));
 		// Threads beyond the pool would linger for seconds after their request.
 		EXPECT_EQ(thread_count(), base);
+	}
+	::close(zero);
+}
+
+// A character device may be CUSE's, whose daemon serves each read inside the call that starts it
+// (this kernel is built without CUSE: /dev/zero stands in). On either backend its requests run on
+// workers, plain or registered: kaio's on AIO (no character device opens with O_DIRECT),
+// io_uring's on io_uring (IOSQE_ASYNC).
+TEST(BlockingFiles, CharacterDeviceRequestsRunOnWorkers)
+{
+	int zero = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(zero, 0);
+	{
+		context_guard guard;
+		ASSERT_EQ(io_ctx_create(&guard.ctx, 8, nullptr), 0);
+		kaio::aligned_buffer in(2 * block);
+		std::memset(in.data(), 'x', in.size());
+		std::vector<completion> read(2);
+		ASSERT_GT(io_ctx_read(&guard.ctx, zero, in.data(), block, 0, record, &read[0]), 0);
+		ASSERT_EQ(run_until_idle(guard.ctx), 0);
+		ASSERT_EQ(io_ctx_register_files(&guard.ctx, &zero, 1), 0);
+		ASSERT_GT(io_ctx_read(&guard.ctx, zero, in.data() + block, block, 0, record,
+				      &read[1]),
+			  0);
+		ASSERT_EQ(run_until_idle(guard.ctx), 0);
+		expect_each_once(read, static_cast<int>(block));
+		EXPECT_EQ(std::count(in.data(), in.data() + in.size(), std::byte{0}),
+			  static_cast<std::ptrdiff_t>(in.size()));
+		EXPECT_EQ(stats_of(guard.ctx).worker_requests, 2u);
 	}
 	::close(zero);
 }

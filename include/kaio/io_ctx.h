@@ -73,9 +73,10 @@
  * On io_uring the kernel hands what would block to its own workers, and none of the above is
  * done, but for files a FUSE daemon serves: they poll as ready, so io_uring would run their
  * requests in the caller's thread, where FUSE's direct I/O waits for the daemon. kaio sends
- * those with IOSQE_ASYNC, straight to io_uring's workers (counted in worker_requests), and to
- * find them asks statx (AT_STATX_DONT_SYNC) once per descriptor and io_uring_enter call, unless
- * the file is registered, and reads /proc/self/mountinfo for a filesystem it has not seen.
+ * those with IOSQE_ASYNC, straight to io_uring's workers (counted in worker_requests), and
+ * those of character devices too, as any may be a CUSE daemon's. To find them it asks statx
+ * (AT_STATX_DONT_SYNC) once per descriptor and io_uring_enter call, unless the file is
+ * registered, and reads /proc/self/mountinfo for a filesystem it has not seen.
  *
  * Files under requests (tests/file_faults_test.cpp shows each):
  * - A read returns the bytes up to end of file, short if need be (even a count that is not a
