@@ -970,18 +970,31 @@ bool engine::sent(const request_slot &slot) const noexcept
 }
 
 // io_uring can stop a request that waits (a read from an idle pipe or socket), which nothing
-// but data would otherwise end: each such callback gets -ECANCELED. Direct I/O runs to its end.
+// but data would otherwise end: each such callback gets -ECANCELED. A request on a regular file
+// or a block device ends of itself and runs to its end: stopped while it waited for an io-wq
+// worker (writes to one file queue there one behind the other), it would fail for nothing.
 void engine::stop_waiting_requests() noexcept
 {
 	if (backend_ != kaio::backend::uring)
 		return;
 	for (int index = 0; index < capacity_; ++index) {
 		request_slot &slot = slots_[index];
-		if (!sent(slot))
+		if (!sent(slot) || ends_of_itself(slot.control_block.aio_fildes))
 			continue;
 		io_event unused{};
 		(void)kernel_.cancel(kernel_context_, &slot.control_block, &unused);
 	}
+}
+
+// Whether a request on `fd` ends without anything from outside: on a regular file or a block
+// device. False when statx cannot say (the fd closed since), so that it is stopped rather than
+// waited for.
+bool engine::ends_of_itself(int fd) noexcept
+{
+	struct statx status; // statx fills it
+	if (kernel_.statx(fd, STATX_TYPE, &status) != 0)
+		return false;
+	return S_ISREG(status.stx_mode) || S_ISBLK(status.stx_mode);
 }
 
 // io_getevents fails for good (a seccomp filter, say) where the completion ring cannot be read:

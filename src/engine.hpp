@@ -147,6 +147,7 @@ private:
 	void abandon_kernel(int error);
 	bool sent(const request_slot &slot) const noexcept;
 	void stop_waiting_requests() noexcept;
+	bool ends_of_itself(int fd) noexcept;
 	int reap_blocking();
 	void note_reap_error(int got) noexcept;
 

@@ -332,7 +332,8 @@ KAIO_API int io_ctx_get_stats(const struct io_ctx *io_ctx, struct io_ctx_stats *
  * zeroed one, and a second time. Forbidden from a callback and from wait_cb (it then does
  * nothing). Should wait_cb fail, it waits in the kernel instead (which may write into buffers
  * until then); on io_uring it first stops the requests that would wait there for ever (a read
- * from an idle pipe or socket), whose callbacks get -ECANCELED.
+ * from an idle pipe or socket), whose callbacks get -ECANCELED; those on regular files and block
+ * devices run to their end.
  * The kernel's io_destroy waits for an RCU grace period: tens of milliseconds (32-42 ms on the
  * project's machine), so create a context once and keep it, never one per operation.
  */

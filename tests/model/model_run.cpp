@@ -629,10 +629,12 @@ void model_run::check_result(const request &r, int result)
 
 // A request on a regular file of a filesystem with room: the kernel owes it everything, unless a
 // cancel stopped it. That cancel may have answered -EINPROGRESS: io_uring's worker stops a
-// request it had taken and not begun. So may destroy, once wait_cb has failed there.
+// request it had taken and not begun. Destroy, once wait_cb has failed there, stops the reads of
+// the pipe only: requests on the file run to their end.
 void model_run::check_uring_result(const request &r, int result)
 {
-	bool stopped_by_destroy = destroy_began_at_ && wait_failed_since(*destroy_began_at_);
+	bool stopped_by_destroy = r.kind == request_kind::pipe_read && destroy_began_at_ &&
+				  wait_failed_since(*destroy_began_at_);
 	int full = r.kind == request_kind::pipe_read ? static_cast<int>(sector)
 		   : is_sync(r.kind)                 ? 0
 						     : static_cast<int>(block_size);

@@ -128,7 +128,7 @@ private:
 	std::uint64_t wait_failure_odds_ = 0; // wait_cb fails once in this many calls; 0: never
 	unsigned long long wait_failures_ = 0;
 	// While destroy runs: wait_failures_ when it began (once wait_cb fails there, io_uring's
-	// requests may end -ECANCELED).
+	// reads of the pipe may end -ECANCELED).
 	std::optional<unsigned long long> destroy_began_at_;
 
 	std::deque<std::unique_ptr<request>> requests_;
