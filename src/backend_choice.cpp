@@ -35,7 +35,7 @@ int open_backend(backend wanted, unsigned capacity, bool single_thread, kernel_a
 {
 	if (given != nullptr) {
 		out.kernel = given;
-		out.chosen = backend::aio;
+		out.chosen = given->backend();
 		return given->setup(capacity, &out.context);
 	}
 	if (wanted == backend::from_environment) {

@@ -13,9 +13,10 @@ struct opened_backend {
 	backend chosen = backend::aio; // aio or uring
 };
 
-// Sets up a kernel context for `capacity` requests. With a `given` kernel (a test's seam, which
-// wraps AIO) uses it whatever `wanted` says. -EINVAL when KAIO_BACKEND names no backend; else
-// 0 or what the chosen backend's setup answered. `single_thread`: see IO_CTX_SINGLE_THREAD.
+// Sets up a kernel context for `capacity` requests. With a `given` kernel (a test's seam over
+// AIO or io_uring) uses it, and the backend it names, whatever `wanted` says. -EINVAL when
+// KAIO_BACKEND names no backend; else 0 or what the chosen backend's setup answered.
+// `single_thread`: see IO_CTX_SINGLE_THREAD.
 int open_backend(backend wanted, unsigned capacity, bool single_thread, kernel_aio *given,
 		 opened_backend &out);
 

@@ -15,12 +15,17 @@
 #include <ctime>
 
 #include "completion_ring.hpp"
+#include "kaio/operation.hpp"
 
 namespace kaio::detail {
 
 class kernel_aio {
 public:
 	virtual ~kernel_aio() = default;
+
+	// Which kernel interface serves the requests: aio or uring. The engine sets up its
+	// requests for it (RWF_NOWAIT and worker threads on AIO only), also behind a test's seam.
+	virtual kaio::backend backend() const noexcept { return kaio::backend::aio; }
 
 	// Each returns what the system call returns, with errors as a negative errno.
 	virtual int setup(unsigned max_events, io_context_t *context) = 0;

@@ -92,6 +92,8 @@ class linux_uring final : public kernel_aio {
 public:
 	explicit linux_uring(bool single_thread) noexcept : single_thread_(single_thread) {}
 
+	kaio::backend backend() const noexcept override { return kaio::backend::uring; }
+
 	// The CQ holds a completion for every request of a full context and one for a cancel of
 	// each; the SQ as many requests as one io_submit would take. Cancels repeated before a
 	// reap, or a context over 32768 (the CQ stops at 65536), can post more: the kernel keeps

@@ -113,7 +113,6 @@ TEST_F(Backpressure, SubmissionsBeyondCapacityOneWaitAndCompleteEachOnce)
 
 TEST_F(Backpressure, SubmitWaitsThroughWaitCbWhenFull)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), 1, 5);
 	aligned_buffer first(block);
@@ -143,7 +142,6 @@ TEST_F(Backpressure, SubmitWaitsThroughWaitCbWhenFull)
 
 TEST_F(Backpressure, FailingWaitCbWhileFullFailsSubmissionWithoutCallback)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), 1, 9);
 	aligned_buffer first(block);
@@ -176,7 +174,6 @@ TEST_F(Backpressure, FailingWaitCbWhileFullFailsSubmissionWithoutCallback)
 
 TEST_F(Backpressure, ProcessKeepsWaitingWhenWaitCbReturnsEarly)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), 1, 3);
 	aligned_buffer data(block);
@@ -333,7 +330,7 @@ unsigned submit_calls_of_one_copy_round(const direct_file &source, const direct_
 	// Without RWF_NOWAIT in the file system (tmpfs), one more: the refused first try.
 	EXPECT_EQ(kernel.submit_calls - stats_of(context.ctx).nowait_refusals, 1u);
 	// All eight reads are done before process() looks: it reaps them together.
-	await_completions(io_ctx_eventfd(&context.ctx), blocks);
+	kernel.gather = blocks;
 	io_ctx_stats before = stats_of(context.ctx);
 	EXPECT_EQ(io_ctx_process(&context.ctx), static_cast<int>(blocks));
 	io_ctx_stats after = stats_of(context.ctx);
@@ -354,7 +351,6 @@ unsigned submit_calls_of_one_copy_round(const direct_file &source, const direct_
 
 TEST_F(Backpressure, SubmissionsFromCallbacksOfOneProcessGoInOneIoSubmit)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(source);
 	KAIO_DIRECT_FILE_OR_SKIP(target);
 	EXPECT_EQ(submit_calls_of_one_copy_round(source, target, 0), 1u);
@@ -362,7 +358,6 @@ TEST_F(Backpressure, SubmissionsFromCallbacksOfOneProcessGoInOneIoSubmit)
 
 TEST_F(Backpressure, SubmitEarlySendsCallbackSubmissionsInPairs)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(source);
 	KAIO_DIRECT_FILE_OR_SKIP(target);
 	// The first write at once, then three pairs, and the last one when process() ends.
@@ -506,7 +501,6 @@ void on_fan_out_read(int result, void *data)
 template <class Drive>
 void fan_out_from_a_full_context(bool one_per_reap, Drive drive)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), 1, 70);
 	constexpr unsigned capacity = 256;

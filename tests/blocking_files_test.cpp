@@ -408,7 +408,7 @@ TEST(BlockingFiles, PipeReadWithNoDescriptorLeftForAWorkerFailsInsteadOfBlocking
 // run it again: its callback says why (EMFILE), not -EAGAIN, which the caller never asked for.
 TEST(BlockingFiles, DirectReadNoWorkerCanRetryGetsTheReasonRatherThanEagain)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
+	KAIO_SKIP_ON_URING("io_uring sends no RWF_NOWAIT, and retries an -EAGAIN itself");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	fault_kernel kernel;
 	context_guard guard;

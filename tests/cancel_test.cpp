@@ -74,7 +74,6 @@ TEST(Cancel, QueuedRequestStopsWithEcanceledBeforeCancelReturns)
 
 TEST(Cancel, CancelledQueuedRequestFreesItsSlotAtOnce)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	aligned_buffer data(block);
 	completion first, second;
@@ -129,7 +128,6 @@ TEST(Cancel, RequestInKernelOnRegularFileReturnsEinprogressAndCompletesNormally)
 
 TEST(Cancel, RequestStoppedByKernelRunsCallbackWithEcanceledBeforeCancelReturns)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), 1, 81);
 	aligned_buffer data(block);
@@ -155,7 +153,6 @@ TEST(Cancel, RequestStoppedByKernelRunsCallbackWithEcanceledBeforeCancelReturns)
 
 TEST(Cancel, KernelRefusingWithEagainReturnsEinprogress)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), 1, 82);
 	aligned_buffer expected = patterned(1, 82);
@@ -228,7 +225,6 @@ void cancel_victim(int result, void *data)
 
 TEST(Cancel, CallbackCancelsAnotherRequestStillQueued)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), 2, 83);
 	aligned_buffer data(2 * block);
@@ -263,7 +259,6 @@ TEST(Cancel, CallbackCancelsAnotherRequestStillQueued)
 
 TEST(Cancel, SubmissionFromTheCallbackOfACancelledQueuedRequestIsSent)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	aligned_buffer data = patterned(2, 86);
 	completion first;
@@ -321,7 +316,6 @@ void cancel_rival(int result, void *data)
 
 TEST(Cancel, CallbackCancelsAnotherRequestInKernelThatTheKernelStops)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), 2, 84);
 	aligned_buffer data(2 * block);
@@ -342,7 +336,7 @@ TEST(Cancel, CallbackCancelsAnotherRequestInKernelThatTheKernelStops)
 	}
 	// Both are done in the kernel, but the first io_getevents hands over only one: the other
 	// is still in the kernel, as far as the library knows, when the first callback cancels it.
-	await_completions(io_ctx_eventfd(&context.ctx), 2);
+	kernel.gather = 2;
 	kernel.getevents_script = {1};
 	kernel.cancel_script = {-EINPROGRESS};
 

@@ -145,7 +145,6 @@ private:
 
 TEST(Lifecycle, MaximumCapacityIsAcceptedAndAskedOfTheKernel)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	small_setup_kernel kernel;
 	io_ctx ctx{};
@@ -231,7 +230,6 @@ TEST(Lifecycle, FailedCreateOverwritesAGarbageContext)
 
 TEST(Lifecycle, AioLimitReachedFailsWithEagainAndLeavesNothingBehind)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	kaio::testing::fault_kernel kernel;
 	kernel.setup_error = -EAGAIN;
 	int descriptors = open_descriptors();
@@ -350,7 +348,6 @@ void write_block_until_done(io_ctx &ctx, int fd, completion &done)
 
 TEST(Lifecycle, WaitCallbackReceivesTheEventfd)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	// Two empty reaps make process wait, whatever the disk's speed.
 	kaio::testing::fault_kernel kernel;
@@ -379,7 +376,6 @@ int destroy_then_answer(int fd)
 // it: freeing the context there would pull it from under them.
 TEST(Lifecycle, DestroyFromWaitCallbackDoesNothing)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	kaio::testing::fault_kernel kernel;
 	kernel.getevents_script = {-EAGAIN, -EAGAIN}; // two empty reaps: process() waits
@@ -404,7 +400,6 @@ TEST(Lifecycle, DestroyFromWaitCallbackDoesNothing)
 
 TEST(Lifecycle, DestroyWaitsInTheKernelWhenWaitCallbackFails)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	// Destroy must not return while the kernel may still write into the buffers: it falls back
 	// to waiting in io_getevents. The faults make it wait whatever the disk's speed.

@@ -68,7 +68,7 @@ void create_on_nowait_file_system(context_guard &context, fault_kernel &kernel,
 
 TEST(ShortTransfers, NowaitReadCutShortIsFinishedOnAWorker)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO; io_uring sends no RWF_NOWAIT");
+	KAIO_SKIP_ON_URING("io_uring sends no RWF_NOWAIT");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), blocks, 1);
 	fault_kernel kernel;
@@ -95,7 +95,7 @@ TEST(ShortTransfers, NowaitReadCutShortIsFinishedOnAWorker)
 // Cut inside the second of three iovecs: the worker starts in the middle of it.
 TEST(ShortTransfers, NowaitVectorReadCutShortInsideAnIovecIsFinishedOnAWorker)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO; io_uring sends no RWF_NOWAIT");
+	KAIO_SKIP_ON_URING("io_uring sends no RWF_NOWAIT");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), blocks, 2);
 	fault_kernel kernel;
@@ -128,7 +128,7 @@ TEST(ShortTransfers, NowaitVectorReadCutShortInsideAnIovecIsFinishedOnAWorker)
 
 TEST(ShortTransfers, NowaitWriteCutShortIsFinishedOnAWorker)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO; io_uring sends no RWF_NOWAIT");
+	KAIO_SKIP_ON_URING("io_uring sends no RWF_NOWAIT");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), blocks, 3); // an overwrite, which RWF_NOWAIT lets through
 	fault_kernel kernel;

@@ -660,7 +660,6 @@ TEST(Submission, ProcessEndsItsWaitWhenAnotherProcessRanTheCallbacks)
 
 TEST(Submission, ProcessReturnsTheErrorOfWaitCallback)
 {
-	KAIO_SKIP_ON_URING("the fault kernel wraps AIO");
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	// Two empty reaps make process wait, whatever the disk's speed.
 	kaio::testing::fault_kernel kernel;

@@ -1,4 +1,5 @@
-// A kernel seam that passes every call to the real kernel, except the faults a test scripts:
+// A kernel seam that passes every call to the real kernel (AIO, or io_uring in that pass of the
+// suite: support/pass_kernel.hpp), except the faults a test scripts:
 // what the kernel cannot be made to do on demand (a partial io_submit, EAGAIN, EINTR, a cancel
 // that succeeds on a regular file, a failing io_setup, "nothing ready" while events are).
 // Also await_completions() and `gather`, to make completions arrive together.
@@ -18,9 +19,11 @@
 #include <deque>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "kaio/aligned_buffer.hpp"
 #include "kernel_aio.hpp"
+#include "support/pass_kernel.hpp"
 
 namespace kaio::testing {
 
@@ -50,8 +53,11 @@ public:
 	// whose events stay in its ring. Makes a wait through wait_cb certain; a wait_cb that then
 	// blocks on the eventfd may never wake (the library drained it): it should return at once.
 	int nothing_ready = 0;
-	// getevents: the next call returns only once this many requests have completed (the real
-	// kernel waits for them, whatever the timeout), so that one reap takes them all.
+	// getevents: the next call that reaches the kernel first waits until this many requests
+	// have completed (whatever the timeout) and takes them all; that call and the next hand
+	// them over, as many as each may (the scripts' counts too), before the kernel is asked
+	// again. So completions arrive together, on io_uring too, whose eventfd may count several
+	// as one (await_completions() cannot wait for more than one there).
 	long gather = 0;
 
 	int submit_calls = 0;
@@ -60,6 +66,8 @@ public:
 	int statx_calls = 0;
 	int destroy_calls = 0;
 	long submitted = 0; // requests the real kernel accepted
+
+	kaio::backend backend() const noexcept override { return real().backend(); }
 
 	int setup(unsigned max_events, io_context_t *context) override
 	{
@@ -101,13 +109,11 @@ public:
 			max_count = step;
 		else if (getevents_error != 0)
 			return getevents_error;
-		if (gather > 0) {
-			// No more than the caller has room for.
-			min_count =
-				std::min(std::max(min_count, std::exchange(gather, 0)), max_count);
-			timeout = nullptr;
-		}
-		int got = real().getevents(context, min_count, max_count, events, timeout);
+		if (gather > 0)
+			hold(context, std::exchange(gather, 0));
+		int got = held_.empty()
+				  ? real().getevents(context, min_count, max_count, events, timeout)
+				  : hand_over_held(events, max_count);
 		for (int i = 0; i < got; ++i) {
 			if (cancelled_.erase(events[i].obj) != 0)
 				events[i].res = cancelled_result;
@@ -144,11 +150,38 @@ public:
 		return real().statx(fd, mask, status);
 	}
 
+	// As the real kernel does; completion_ring() and peek() stay the base's, so that every
+	// completion comes through getevents(), where the scripts act.
+	int attach_eventfd(io_context_t context, int fd) override
+	{
+		return real().attach_eventfd(context, fd);
+	}
+	int register_buffers(io_context_t context, const iovec *buffers, int count) override
+	{
+		return real().register_buffers(context, buffers, count);
+	}
+	int register_files(io_context_t context, const int *fds, int count) override
+	{
+		return real().register_files(context, fds, count);
+	}
+	bool serves_another_thread(io_context_t context) override
+	{
+		return real().serves_another_thread(context);
+	}
+	std::uint64_t fixed_buffer_requests(io_context_t context) override
+	{
+		return real().fixed_buffer_requests(context);
+	}
+	std::uint64_t async_requests(io_context_t context) override
+	{
+		return real().async_requests(context);
+	}
+
 private:
 	// io_event.res holds a negative errno as an unsigned long.
 	static constexpr auto cancelled_result = static_cast<unsigned long>(-long{ECANCELED});
 
-	static detail::kernel_aio &real() { return detail::linux_kernel_aio(); }
+	static detail::kernel_aio &real() { return pass_kernel(); }
 
 	static void undo_past(const iocb &request, int count)
 	{
@@ -185,6 +218,30 @@ private:
 	}
 	static constexpr int undone_byte = 0xee;
 
+	// Waits for `count` completions and keeps them for getevents() to hand over.
+	void hold(io_context_t context, long count)
+	{
+		std::vector<io_event> taken(static_cast<std::size_t>(count));
+		long got = 0;
+		while (got < count) {
+			int more = real().getevents(context, count - got, count - got,
+						    taken.data() + got, nullptr);
+			if (more == -EINTR)
+				continue;
+			ASSERT_GT(more, 0) << "gathering " << count << " completions";
+			got += more;
+		}
+		held_.insert(held_.end(), taken.begin(), taken.end());
+	}
+
+	int hand_over_held(io_event *events, long max_count)
+	{
+		long count = std::min(max_count, static_cast<long>(held_.size()));
+		std::copy_n(held_.begin(), count, events);
+		held_.erase(held_.begin(), held_.begin() + count);
+		return static_cast<int>(count);
+	}
+
 	static int next(std::deque<int> &script)
 	{
 		if (script.empty())
@@ -195,12 +252,14 @@ private:
 	}
 
 	std::set<iocb *> cancelled_;
+	std::deque<io_event> held_; // see gather
 };
 
 // Blocks until `count` more requests of the context with this eventfd have completed in the
 // kernel: their events are then all in the ring, for the next io_getevents to take together.
-// The kernel adds 1 to the eventfd per completion; reading it here is harmless, since the library
-// takes it as a hint only. Call it when no request of the context is being reaped.
+// AIO adds 1 to the eventfd per completion, io_uring 1 for one or several: there, count 1 only
+// (fault_kernel::gather waits for more on both). Reading the eventfd here is harmless, since the
+// library takes it as a hint only. Call it when no request of the context is being reaped.
 inline void await_completions(int eventfd, unsigned count)
 {
 	std::uint64_t seen = 0;

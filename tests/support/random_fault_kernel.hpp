@@ -1,4 +1,5 @@
-// A kernel seam that passes every call to the real kernel and injects faults at random, as a
+// A kernel seam that passes every call to the real kernel (AIO, or io_uring in that pass of the
+// suite: support/pass_kernel.hpp) and injects faults at random, as a
 // fault_plan says, from a seed (so a failing run can be replayed). Beyond what fault_kernel
 // scripts, it rewrites completions (-EIO, -ENOSPC, -EINTR, short counts) and holds events back
 // to deliver them later, out of order. It keeps its own count of what is in the kernel, and can
@@ -21,6 +22,7 @@
 
 #include "kernel_aio.hpp"
 #include "support/fault_plan.hpp"
+#include "support/pass_kernel.hpp"
 
 namespace kaio::testing {
 
@@ -51,6 +53,8 @@ public:
 			total += count;
 		return total;
 	}
+
+	kaio::backend backend() const noexcept override { return real().backend(); }
 
 	int setup(unsigned max_events, io_context_t *context) override
 	{
@@ -92,7 +96,7 @@ public:
 		for (int i = 0; i < count; ++i)
 			hand_over(events[i]);
 		if (!held_.empty())
-			signal(held_.front()); // the library may have drained the eventfd: wake it
+			signal_eventfd(); // the library may have drained it: wake it
 		return count;
 	}
 
@@ -108,6 +112,34 @@ public:
 		if (chance(fault::cancel_eagain))
 			return -EAGAIN;
 		return real().cancel(context, request, result);
+	}
+
+	// As the real kernel does; completion_ring() and peek() stay the base's, so that every
+	// completion comes through getevents(), where the faults are.
+	int attach_eventfd(io_context_t context, int fd) override
+	{
+		eventfd_ = fd;
+		return real().attach_eventfd(context, fd);
+	}
+	int register_buffers(io_context_t context, const iovec *buffers, int count) override
+	{
+		return real().register_buffers(context, buffers, count);
+	}
+	int register_files(io_context_t context, const int *fds, int count) override
+	{
+		return real().register_files(context, fds, count);
+	}
+	bool serves_another_thread(io_context_t context) override
+	{
+		return real().serves_another_thread(context);
+	}
+	std::uint64_t fixed_buffer_requests(io_context_t context) override
+	{
+		return real().fixed_buffer_requests(context);
+	}
+	std::uint64_t async_requests(io_context_t context) override
+	{
+		return real().async_requests(context);
 	}
 
 	// Whether the library has a worker move the rest of a request delivered with `result`: a
@@ -127,7 +159,7 @@ private:
 		{fault::submit_enomem, -ENOMEM},
 	}};
 
-	static detail::kernel_aio &real() { return detail::linux_kernel_aio(); }
+	static detail::kernel_aio &real() { return pass_kernel(); }
 
 	bool chance(fault kind)
 	{
@@ -227,11 +259,12 @@ private:
 		}
 	}
 
-	static void signal(const io_event &event)
+	void signal_eventfd() const
 	{
+		if (eventfd_ < 0)
+			return; // not attached: the library waits in getevents
 		std::uint64_t one = 1;
-		[[maybe_unused]] ssize_t ignored =
-			::write(static_cast<int>(event.obj->u.c.resfd), &one, sizeof one);
+		[[maybe_unused]] ssize_t ignored = ::write(eventfd_, &one, sizeof one);
 	}
 
 	fault_plan plan_;
@@ -242,6 +275,7 @@ private:
 	std::set<iocb *> cancelled_;  // io_cancel "stopped" them: their events say -ECANCELED
 	long accepted_ = 0;
 	long delivered_ = 0;
+	int eventfd_ = -1; // the library's, once attached
 };
 
 } // namespace kaio::testing
