@@ -128,6 +128,8 @@ int main(int argc, char **argv)
 	kaio::stress::stress_counts total;
 	for (const auto &c : counts)
 		total.add(c);
+	std::printf("contexts on io_uring %llu, on AIO %llu\n", total.on_uring,
+		    static_cast<unsigned long long>(opt.threads) - total.on_uring);
 	std::printf("ops %llu: reads %llu, writes %llu, readv %llu, writev %llu, fdsync %llu\n",
 		    total.ops(), total.reads, total.writes, total.readvs, total.writevs,
 		    total.fdsyncs);

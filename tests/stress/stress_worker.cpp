@@ -32,6 +32,7 @@ void stress_counts::add(const stress_counts &other)
 	fdsyncs += other.fdsyncs;
 	cancels += other.cancels;
 	cancels_stopped += other.cancels_stopped;
+	on_uring += other.on_uring;
 	refused += other.refused;
 	faults += other.faults;
 	eventfd_waits += other.eventfd_waits;
@@ -133,8 +134,10 @@ bool stress_worker::create_context()
 	for (int attempt = 0; attempt < 100; ++attempt) {
 		int rc = kaio::detail::create_io_ctx(&ctx_, settings_.depth, nullptr, &options,
 						     kernel_.get());
-		if (rc == 0)
+		if (rc == 0) {
+			counts_.on_uring = io_ctx_backend(&ctx_) == IO_CTX_BACKEND_URING ? 1 : 0;
 			return true;
+		}
 		if (rc != -EAGAIN || !kernel_) {
 			std::fprintf(stderr, "kaio-stress: cannot create a context: %s\n",
 				     std::strerror(-rc));

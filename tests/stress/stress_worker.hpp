@@ -30,6 +30,7 @@ struct stress_counts {
 	unsigned long long reads = 0, writes = 0, readvs = 0, writevs = 0, fdsyncs = 0;
 	unsigned long long cancels = 0, cancels_stopped = 0, refused = 0;
 	unsigned long long faults = 0;
+	unsigned long long on_uring = 0;      // workers whose context runs on io_uring
 	unsigned long long eventfd_waits = 0; // see stress_worker::waits_in_kernel_
 	unsigned long long mismatches = 0;    // data that is not what was written
 	unsigned long long broken = 0;        // a callback lost or run twice, a wrong answer
