@@ -7,12 +7,13 @@
 // counters that agree with the kernel's, and every block of the file holding what the model says
 // (a block some failed write may or may not have reached holds, sector by sector, either).
 //
-// On io_uring the run has no seam to inject faults through or to see what the kernel delivered:
-// it drives the real ring, registers the file and a pool of buffers at random, and holds every
-// callback to what the kernel owes a request on a regular file (the whole block, or -ECANCELED
-// after a cancel). It also reads a pipe, which the kernel can really cancel: such a read waits
-// until wait_cb writes a message for it (as another fiber would), and every message written
-// must be read once, whole, or still be in the pipe.
+// On io_uring the run registers the file and a pool of buffers at random, either way. Without
+// the seam it drives the real ring (completions read from its memory, the ring bound to one
+// thread at random) and holds every callback to what the kernel owes a request on a regular
+// file (the whole block, or -ECANCELED after a cancel). It also reads a pipe then, which the
+// kernel can really cancel: such a read waits until wait_cb writes a message for it (as another
+// fiber would), and every message written must be read once, whole, or still be in the pipe.
+// Through the seam it checks what it checks on AIO, plus the cancels io_uring really grants.
 #pragma once
 
 #include <cstdint>
@@ -44,9 +45,10 @@ struct run_summary {
 class model_run {
 public:
 	// A file in `directory` (created and removed by the run), and contexts on `backend`
-	// (IO_CTX_BACKEND_AIO, through the fault seam, or IO_CTX_BACKEND_URING).
+	// (IO_CTX_BACKEND_AIO, always through the fault seam, or IO_CTX_BACKEND_URING, through it
+	// when `faults`).
 	model_run(choices &choose, const std::string &directory,
-		  unsigned backend = IO_CTX_BACKEND_AIO);
+		  unsigned backend = IO_CTX_BACKEND_AIO, bool faults = true);
 	~model_run();
 	model_run(const model_run &) = delete;
 	model_run &operator=(const model_run &) = delete;
@@ -107,12 +109,15 @@ private:
 
 	choices &choose_;
 	unsigned backend_;
+	bool faults_;
 	std::string directory_;
 	std::string path_;
 	int fd_ = -1;
 	int sync_fd_[sync_fds] = {-1, -1, -1, -1};
 	request *sync_busy_[sync_fds] = {};
-	std::unique_ptr<kaio::testing::random_fault_kernel> kernel_; // AIO only
+	std::unique_ptr<kaio::testing::random_fault_kernel> kernel_; // null: the real ring
+	// io_uring without the seam: reads of the pipe, a ring bound to one thread at random.
+	bool on_real_ring() const { return on_uring() && !kernel_; }
 	// io_uring: one block's room per block, registered with the context when pool_registered_;
 	// a read or write then uses its block's room (one request per block at a time).
 	kaio::aligned_buffer pool_;

@@ -1,8 +1,8 @@
 // Random sequences of every C API call against the model: on AIO with random faults from the
-// kernel seam, on io_uring on the real ring (see model_run.hpp). Each run draws a base seed and
-// prints it on failure; replay with KAIO_MODEL_SEED=<seed> KAIO_MODEL_SEEDS=1. KAIO_MODEL_SEEDS and
-// KAIO_MODEL_STEPS set how many sequences of how many steps (fewer by default in unoptimised,
-// sanitized builds).
+// kernel seam, on io_uring on the real ring and with the seam's faults (see model_run.hpp). Each
+// run draws a base seed and prints it on failure; replay with KAIO_MODEL_SEED=<seed>
+// KAIO_MODEL_SEEDS=1. KAIO_MODEL_SEEDS and KAIO_MODEL_STEPS set how many sequences of how many
+// steps (fewer by default in unoptimised, sanitized builds).
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -35,50 +35,67 @@ constexpr std::uint64_t default_seeds = 40;
 constexpr std::uint64_t default_seeds = 10; // sanitizers make every step several times slower
 #endif
 
-// Runs KAIO_MODEL_SEEDS sequences on `backend` from a random base seed (or KAIO_MODEL_SEED);
-// the faults the seam injected in all.
-unsigned long long run_seeds(unsigned backend)
+// Runs KAIO_MODEL_SEEDS sequences on `backend` (through the fault seam when `faults`) from a
+// random base seed (or KAIO_MODEL_SEED); the faults the seam injected in all.
+unsigned long long run_seeds(unsigned backend, bool faults)
 {
 	std::uint64_t base = setting("KAIO_MODEL_SEED", std::random_device{}());
 	std::uint64_t seeds = setting("KAIO_MODEL_SEEDS", default_seeds);
 	std::uint64_t steps = setting("KAIO_MODEL_STEPS", 400);
 	unsigned long long requests = 0;
-	unsigned long long faults = 0;
+	unsigned long long injected = 0;
 	for (std::uint64_t seed = base; seed < base + seeds; ++seed) {
 		kaio::model::seeded_choices choose(seed);
-		kaio::model::model_run run(choose, test_directory(), backend);
+		kaio::model::model_run run(choose, test_directory(), backend, faults);
 		kaio::model::run_summary summary = run.run(steps);
 		EXPECT_TRUE(summary.failure.empty())
 			<< summary.failure << "\nreplay: KAIO_MODEL_SEED=" << seed
 			<< " KAIO_MODEL_SEEDS=1 KAIO_MODEL_STEPS=" << steps << " "
 			<< ::testing::UnitTest::GetInstance()->current_test_info()->name();
 		requests += summary.requests;
-		faults += summary.faults;
+		injected += summary.faults;
 		if (!summary.failure.empty())
 			break;
 	}
 	std::printf("seeds %llu..%llu: %llu requests, %llu faults injected\n",
 		    static_cast<unsigned long long>(base),
-		    static_cast<unsigned long long>(base + seeds - 1), requests, faults);
-	return seeds >= 8 ? faults : 1; // so many plans cannot all be fault-free
+		    static_cast<unsigned long long>(base + seeds - 1), requests, injected);
+	return seeds >= 8 ? injected : 1; // so many plans cannot all be fault-free
+}
+
+// Empty when an io_uring context can be created here; else why not.
+std::string uring_missing()
+{
+	io_ctx probe{};
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.backend = IO_CTX_BACKEND_URING;
+	if (int rc = io_ctx_create_opts(&probe, 1, nullptr, &options); rc < 0)
+		return std::string("no io_uring here: ") + std::strerror(-rc);
+	io_ctx_destroy(&probe);
+	return {};
 }
 
 TEST(Model, RandomSequencesWithRandomFaultsKeepEveryPromise)
 {
-	EXPECT_GT(run_seeds(IO_CTX_BACKEND_AIO), 0u) << "the seam injected no fault";
+	EXPECT_GT(run_seeds(IO_CTX_BACKEND_AIO, true), 0u) << "the seam injected no fault";
 }
 
 // The real ring, no seam: cancels the kernel may grant, registered files and buffers, a ring
 // bound to one thread.
 TEST(Model, RandomSequencesOnIoUringKeepEveryPromise)
 {
-	io_ctx probe{};
-	io_ctx_options options = IO_CTX_OPTIONS_INIT;
-	options.backend = IO_CTX_BACKEND_URING;
-	if (int rc = io_ctx_create_opts(&probe, 1, nullptr, &options); rc < 0)
-		GTEST_SKIP() << "no io_uring here: " << std::strerror(-rc);
-	io_ctx_destroy(&probe);
-	run_seeds(IO_CTX_BACKEND_URING);
+	if (std::string missing = uring_missing(); !missing.empty())
+		GTEST_SKIP() << missing;
+	run_seeds(IO_CTX_BACKEND_URING, false);
+}
+
+// The fault seam over io_uring: every fault of the AIO run, with cancels the kernel may grant and
+// registered files and buffers.
+TEST(Model, RandomSequencesOnIoUringWithRandomFaultsKeepEveryPromise)
+{
+	if (std::string missing = uring_missing(); !missing.empty())
+		GTEST_SKIP() << missing;
+	EXPECT_GT(run_seeds(IO_CTX_BACKEND_URING, true), 0u) << "the seam injected no fault";
 }
 
 } // namespace

@@ -33,7 +33,10 @@ public:
 	using delivery_observer =
 		std::function<void(const iocb &request, int result, bool injected)>;
 
-	random_fault_kernel(const fault_plan &plan, std::uint64_t seed) : plan_(plan), random_(seed)
+	// `real`: the kernel to wrap, by default this pass's.
+	random_fault_kernel(const fault_plan &plan, std::uint64_t seed,
+			    detail::kernel_aio &real = pass_kernel())
+		: real_(real), plan_(plan), random_(seed)
 	{}
 
 	delivery_observer on_delivery;
@@ -159,7 +162,7 @@ private:
 		{fault::submit_enomem, -ENOMEM},
 	}};
 
-	static detail::kernel_aio &real() { return pass_kernel(); }
+	detail::kernel_aio &real() const { return real_; }
 
 	bool chance(fault kind)
 	{
@@ -267,6 +270,7 @@ private:
 		[[maybe_unused]] ssize_t ignored = ::write(eventfd_, &one, sizeof one);
 	}
 
+	detail::kernel_aio &real_;
 	fault_plan plan_;
 	std::mt19937_64 random_;
 	std::array<unsigned long long, fault_kinds> injected_{};
