@@ -3,8 +3,10 @@
 // explicitly; a kernel that refuses it skips the test.
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/io_uring.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -18,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <system_error>
@@ -632,6 +635,86 @@ TEST(UringBackend, SingleThreadContextServesTheThreadOfItsFirstSubmission)
 	EXPECT_EQ(from_pipe.calls, 1);
 	EXPECT_EQ(from_pipe.result, 512);
 	EXPECT_EQ(stats_of(context.ctx).fixed_buffer_requests, 4u);
+}
+
+// The io_uring descriptors open in this process.
+std::vector<int> io_uring_descriptors()
+{
+	std::vector<int> found;
+	for (const auto &entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+		std::error_code unreadable;
+		auto target = std::filesystem::read_symlink(entry.path(), unreadable);
+		if (!unreadable && target == "anon_inode:[io_uring]")
+			found.push_back(std::stoi(entry.path().filename().string()));
+	}
+	std::sort(found.begin(), found.end());
+	return found;
+}
+
+// Limits the ring `ring_fd`, still disabled, to IORING_OP_READ without SQE flags: the kernel
+// then fails any other request as it takes it from the SQ (-EACCES, in that request's CQE) and
+// takes none after it in that io_uring_enter, a partial submission on demand.
+int allow_only_reads(int ring_fd)
+{
+	io_uring_restriction only_reads{};
+	only_reads.opcode = IORING_RESTRICTION_SQE_OP;
+	only_reads.sqe_op = IORING_OP_READ;
+	if (::syscall(__NR_io_uring_register, ring_fd, IORING_REGISTER_RESTRICTIONS, &only_reads,
+		      1) < 0)
+		return -errno;
+	return 0;
+}
+
+// io_uring_enter takes the SQEs before the one it fails and stops there; the rest stay in the
+// SQ, where the next call would find them after kaio had sent them again. kaio withdraws them
+// and sends each once, in order.
+TEST(UringBackend, SubmissionTheKernelStopsPartWaySendsTheRestOnce)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	write_patterned(file.fd(), 4, 97);
+	std::vector<int> rings_before = io_uring_descriptors();
+	context_guard context;
+	// Single-thread rings start disabled (Linux 6.1), which restrictions need.
+	KAIO_URING_OR_SKIP(context, 8, IO_CTX_SINGLE_THREAD | IO_CTX_DEFER_SUBMIT);
+	std::vector<int> rings_after = io_uring_descriptors();
+	std::vector<int> created;
+	std::set_difference(rings_after.begin(), rings_after.end(), rings_before.begin(),
+			    rings_before.end(), std::back_inserter(created));
+	ASSERT_EQ(created.size(), 1u);
+	if (int err = allow_only_reads(created[0]); err == -EBADFD)
+		GTEST_SKIP() << "the ring did not start disabled (Linux before 6.1)";
+	else
+		ASSERT_EQ(err, 0);
+
+	aligned_buffer expected = patterned(4, 97);
+	aligned_buffer first(block), written(block), third(block);
+	completion read_first, write, read_third;
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), first.data(), block, offset_of(0), record,
+			      &read_first),
+		  0);
+	ASSERT_GT(io_ctx_write(&context.ctx, file.fd(), written.data(), block, offset_of(1), record,
+			       &write),
+		  0);
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), third.data(), block, offset_of(2), record,
+			      &read_third),
+		  0);
+	EXPECT_EQ(io_ctx_flush(&context.ctx), 3);
+	io_ctx_stats sent = stats_of(context.ctx);
+	EXPECT_EQ(sent.submit_calls, 2u); // the read and the refused write, then the other read
+	EXPECT_EQ(sent.submitted, 3u);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+
+	EXPECT_EQ(read_first.calls, 1);
+	EXPECT_EQ(read_first.result, block_result);
+	EXPECT_EQ(write.calls, 1);
+	EXPECT_EQ(write.result, -EACCES);
+	EXPECT_EQ(read_third.calls, 1);
+	EXPECT_EQ(read_third.result, block_result);
+	EXPECT_TRUE(same_bytes({first.data(), block}, {expected.data(), block}));
+	EXPECT_TRUE(same_bytes({third.data(), block}, {expected.data() + 2 * block, block}));
+	io_ctx_stats done = stats_of(context.ctx);
+	EXPECT_EQ(done.completed, 3u);
+	EXPECT_EQ(done.in_kernel, 0u);
 }
 
 // The promise broken: another thread's submission is refused, no callback runs for it, and
