@@ -1,5 +1,5 @@
 // A kernel seam that passes every call to the real kernel (AIO, or io_uring in that pass of the
-// suite: support/pass_kernel.hpp), except the faults a test scripts:
+// suite: support/passthrough_kernel.hpp), except the faults a test scripts:
 // what the kernel cannot be made to do on demand (a partial io_submit, EAGAIN, EINTR, a cancel
 // that succeeds on a regular file, a failing io_setup, "nothing ready" while events are).
 // Also await_completions() and `gather`, to make completions arrive together.
@@ -22,12 +22,11 @@
 #include <vector>
 
 #include "kaio/aligned_buffer.hpp"
-#include "kernel_aio.hpp"
-#include "support/pass_kernel.hpp"
+#include "support/passthrough_kernel.hpp"
 
 namespace kaio::testing {
 
-class fault_kernel final : public detail::kernel_aio {
+class fault_kernel final : public passthrough_kernel {
 public:
 	// Scripts, consumed one entry per call; an empty script means "the real kernel".
 	// submit: n > 0 accepts at most n requests, n < 0 fails the call with that errno.
@@ -66,8 +65,6 @@ public:
 	int statx_calls = 0;
 	int destroy_calls = 0;
 	long submitted = 0; // requests the real kernel accepted
-
-	kaio::backend backend() const noexcept override { return real().backend(); }
 
 	int setup(unsigned max_events, io_context_t *context) override
 	{
@@ -150,38 +147,9 @@ public:
 		return real().statx(fd, mask, status);
 	}
 
-	// As the real kernel does; completion_ring() and peek() stay the base's, so that every
-	// completion comes through getevents(), where the scripts act.
-	int attach_eventfd(io_context_t context, int fd) override
-	{
-		return real().attach_eventfd(context, fd);
-	}
-	int register_buffers(io_context_t context, const iovec *buffers, int count) override
-	{
-		return real().register_buffers(context, buffers, count);
-	}
-	int register_files(io_context_t context, const int *fds, int count) override
-	{
-		return real().register_files(context, fds, count);
-	}
-	bool serves_another_thread(io_context_t context) override
-	{
-		return real().serves_another_thread(context);
-	}
-	std::uint64_t fixed_buffer_requests(io_context_t context) override
-	{
-		return real().fixed_buffer_requests(context);
-	}
-	std::uint64_t async_requests(io_context_t context) override
-	{
-		return real().async_requests(context);
-	}
-
 private:
 	// io_event.res holds a negative errno as an unsigned long.
 	static constexpr auto cancelled_result = static_cast<unsigned long>(-long{ECANCELED});
-
-	static detail::kernel_aio &real() { return pass_kernel(); }
 
 	static void undo_past(const iocb &request, int count)
 	{

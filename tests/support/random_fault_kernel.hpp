@@ -1,5 +1,5 @@
 // A kernel seam that passes every call to the real kernel (AIO, or io_uring in that pass of the
-// suite: support/pass_kernel.hpp) and injects faults at random, as a
+// suite: support/passthrough_kernel.hpp) and injects faults at random, as a
 // fault_plan says, from a seed (so a failing run can be replayed). Beyond what fault_kernel
 // scripts, it rewrites completions (-EIO, -ENOSPC, -EINTR, short counts) and holds events back
 // to deliver them later, out of order. It keeps its own count of what is in the kernel, and can
@@ -20,13 +20,12 @@
 #include <set>
 #include <vector>
 
-#include "kernel_aio.hpp"
 #include "support/fault_plan.hpp"
-#include "support/pass_kernel.hpp"
+#include "support/passthrough_kernel.hpp"
 
 namespace kaio::testing {
 
-class random_fault_kernel final : public detail::kernel_aio {
+class random_fault_kernel final : public passthrough_kernel {
 public:
 	// Called for every event handed to the library: its request, the result it carries and
 	// whether that result is an injected one rather than the kernel's.
@@ -36,7 +35,7 @@ public:
 	// `real`: the kernel to wrap, by default this pass's.
 	random_fault_kernel(const fault_plan &plan, std::uint64_t seed,
 			    detail::kernel_aio &real = pass_kernel())
-		: real_(real), plan_(plan), random_(seed)
+		: passthrough_kernel(real), plan_(plan), random_(seed)
 	{}
 
 	delivery_observer on_delivery;
@@ -57,16 +56,12 @@ public:
 		return total;
 	}
 
-	kaio::backend backend() const noexcept override { return real().backend(); }
-
 	int setup(unsigned max_events, io_context_t *context) override
 	{
 		if (chance(fault::setup_eagain))
 			return -EAGAIN; // as when /proc/sys/fs/aio-max-nr is exhausted
 		return real().setup(max_events, context);
 	}
-
-	int destroy(io_context_t context) override { return real().destroy(context); }
 
 	int submit(io_context_t context, long count, iocb **requests) override
 	{
@@ -117,32 +112,11 @@ public:
 		return real().cancel(context, request, result);
 	}
 
-	// As the real kernel does; completion_ring() and peek() stay the base's, so that every
-	// completion comes through getevents(), where the faults are.
+	// The eventfd it signals when it holds events back.
 	int attach_eventfd(io_context_t context, int fd) override
 	{
 		eventfd_ = fd;
-		return real().attach_eventfd(context, fd);
-	}
-	int register_buffers(io_context_t context, const iovec *buffers, int count) override
-	{
-		return real().register_buffers(context, buffers, count);
-	}
-	int register_files(io_context_t context, const int *fds, int count) override
-	{
-		return real().register_files(context, fds, count);
-	}
-	bool serves_another_thread(io_context_t context) override
-	{
-		return real().serves_another_thread(context);
-	}
-	std::uint64_t fixed_buffer_requests(io_context_t context) override
-	{
-		return real().fixed_buffer_requests(context);
-	}
-	std::uint64_t async_requests(io_context_t context) override
-	{
-		return real().async_requests(context);
+		return passthrough_kernel::attach_eventfd(context, fd);
 	}
 
 	// Whether the library has a worker move the rest of a request delivered with `result`: a
@@ -161,8 +135,6 @@ private:
 		{fault::submit_ebadf, -EBADF},
 		{fault::submit_enomem, -ENOMEM},
 	}};
-
-	detail::kernel_aio &real() const { return real_; }
 
 	bool chance(fault kind)
 	{
@@ -270,7 +242,6 @@ private:
 		[[maybe_unused]] ssize_t ignored = ::write(eventfd_, &one, sizeof one);
 	}
 
-	detail::kernel_aio &real_;
 	fault_plan plan_;
 	std::mt19937_64 random_;
 	std::array<unsigned long long, fault_kinds> injected_{};
