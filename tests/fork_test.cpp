@@ -13,10 +13,8 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <filesystem>
 #include <span>
 #include <string>
-#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -28,6 +26,7 @@
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
 #include "support/direct_file.hpp"
+#include "support/open_descriptors.hpp"
 #include "support/pipe_pair.hpp"
 
 namespace {
@@ -173,17 +172,10 @@ TEST(Fork, ChildDestroysAContextWhoseWorkerThreadsStartedInTheParent)
 	EXPECT_EQ(std::memcmp(into.data(), patterned(2, 6).data(), into.size()), 0);
 }
 
-// The io_uring fds this process holds: links to anon_inode:[io_uring] in /proc/self/fd.
+// How many io_uring rings this process holds.
 int uring_fds_open()
 {
-	int count = 0;
-	for (const auto &entry : std::filesystem::directory_iterator("/proc/self/fd")) {
-		std::error_code ignored;
-		if (std::filesystem::read_symlink(entry.path(), ignored).string() ==
-		    "anon_inode:[io_uring]")
-			++count;
-	}
-	return count;
+	return static_cast<int>(io_uring_descriptors().size());
 }
 
 // An io_uring ring reaches the child as a copy of its fd: destroy in the child closes it, or

@@ -36,6 +36,7 @@
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
 #include "support/direct_file.hpp"
+#include "support/open_descriptors.hpp"
 #include "support/pipe_pair.hpp"
 #include "support/small_filesystem.hpp"
 #include "support/wait_callbacks.hpp"
@@ -635,20 +636,6 @@ TEST(UringBackend, SingleThreadContextServesTheThreadOfItsFirstSubmission)
 	EXPECT_EQ(from_pipe.calls, 1);
 	EXPECT_EQ(from_pipe.result, 512);
 	EXPECT_EQ(stats_of(context.ctx).fixed_buffer_requests, 4u);
-}
-
-// The io_uring descriptors open in this process.
-std::vector<int> io_uring_descriptors()
-{
-	std::vector<int> found;
-	for (const auto &entry : std::filesystem::directory_iterator("/proc/self/fd")) {
-		std::error_code unreadable;
-		auto target = std::filesystem::read_symlink(entry.path(), unreadable);
-		if (!unreadable && target == "anon_inode:[io_uring]")
-			found.push_back(std::stoi(entry.path().filename().string()));
-	}
-	std::sort(found.begin(), found.end());
-	return found;
 }
 
 // Limits the ring `ring_fd`, still disabled, to IORING_OP_READ without SQE flags: the kernel
