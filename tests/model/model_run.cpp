@@ -613,7 +613,7 @@ void model_run::on_complete(request &r, int result)
 
 void model_run::check_result(const request &r, int result)
 {
-	if (!kernel_)
+	if (on_real_ring())
 		return check_uring_result(r, result);
 	if (r.delivered) {
 		int full = is_sync(r.kind) ? 0 : static_cast<int>(block_size);

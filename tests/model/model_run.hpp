@@ -115,9 +115,9 @@ private:
 	int fd_ = -1;
 	int sync_fd_[sync_fds] = {-1, -1, -1, -1};
 	request *sync_busy_[sync_fds] = {};
-	std::unique_ptr<kaio::testing::random_fault_kernel> kernel_; // null: the real ring
+	std::unique_ptr<kaio::testing::random_fault_kernel> kernel_; // made by run() when faults_
 	// io_uring without the seam: reads of the pipe, a ring bound to one thread at random.
-	bool on_real_ring() const { return on_uring() && !kernel_; }
+	bool on_real_ring() const { return on_uring() && !faults_; }
 	// io_uring: one block's room per block, registered with the context when pool_registered_;
 	// a read or write then uses its block's room (one request per block at a time).
 	kaio::aligned_buffer pool_;
