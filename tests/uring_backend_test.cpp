@@ -5,6 +5,7 @@
 #include <linux/fs.h>
 #include <linux/io_uring.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -436,6 +437,34 @@ TEST(UringBackend, RequestsInsideARegisteredBufferUseItAndOthersDoNot)
 	EXPECT_EQ(io_ctx_register_buffers(&context.ctx, nullptr, 0), 0); // unregisters
 }
 
+// A registration the kernel refuses (a buffer in memory that is not mapped: -EFAULT) leaves none
+// registered, not the set before it, as io_ctx_register_buffers(3) says: a write from the old
+// buffer then goes as a plain one, and still writes its bytes.
+TEST(UringBackend, ARefusedRegistrationLeavesNoBufferRegistered)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	aligned_buffer pool = patterned(2, 95);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 2);
+	iovec first{pool.data(), pool.size()};
+	ASSERT_EQ(io_ctx_register_buffers(&context.ctx, &first, 1), 0);
+	void *gone =
+		::mmap(nullptr, block, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(gone, MAP_FAILED);
+	ASSERT_EQ(::munmap(gone, block), 0);
+	iovec second[] = {{pool.data(), pool.size()}, {gone, block}};
+	EXPECT_EQ(io_ctx_register_buffers(&context.ctx, second, 2), -EFAULT);
+	std::vector<completion> writes;
+	ASSERT_NO_FATAL_FAILURE(submit_block_writes(context.ctx, file.fd(), pool, 2, writes));
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	expect_each_once(writes, block_result);
+	EXPECT_EQ(stats_of(context.ctx).fixed_buffer_requests, 0u);
+	aligned_buffer back(pool.size());
+	ASSERT_EQ(::pread(file.fd(), back.data(), back.size(), 0),
+		  static_cast<ssize_t>(back.size()));
+	EXPECT_EQ(std::memcmp(back.data(), pool.data(), pool.size()), 0);
+}
+
 // A sparse entry ({ NULL, 0 }, which the kernel accepts) holds no request, not even one of no
 // bytes at NULL: sent as fixed, the kernel would fail it with -EFAULT.
 TEST(UringBackend, ReadOfNoBytesIsNotSentWithAnEmptyRegisteredBuffer)
@@ -555,6 +584,35 @@ TEST(UringBackend, RequestsOnRegisteredFilesReachThoseFiles)
 	EXPECT_EQ(std::memcmp(back.data(), one.data(), block), 0);
 	ASSERT_EQ(::pread(second.fd(), back.data(), block, 0), static_cast<ssize_t>(block));
 	EXPECT_EQ(std::memcmp(back.data(), two.data(), block), 0);
+}
+
+// What io_ctx_register_files(3) says registration does on io_uring: a request names the file
+// registered, not whatever its descriptor number means now. The number is given to another file
+// with dup2; a write on it still reaches the registered file, and the other file stays empty.
+TEST(UringBackend, ARegisteredNumberReachesTheRegisteredFileAfterDup2)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(registered);
+	KAIO_DIRECT_FILE_OR_SKIP(other);
+	int kept_open = ::open(registered.path().c_str(), O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(kept_open, 0);
+	aligned_buffer data = patterned(1, 94);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 2);
+	int fds[1] = {registered.fd()};
+	ASSERT_EQ(io_ctx_register_files(&context.ctx, fds, 1), 0);
+	ASSERT_EQ(::dup2(other.fd(), registered.fd()), registered.fd());
+	completion write;
+	ASSERT_GT(
+		io_ctx_write(&context.ctx, registered.fd(), data.data(), block, 0, record, &write),
+		0);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	EXPECT_EQ(write.calls, 1);
+	EXPECT_EQ(write.result, block_result);
+	aligned_buffer back(block);
+	EXPECT_EQ(::pread(kept_open, back.data(), block, 0), static_cast<ssize_t>(block));
+	EXPECT_EQ(std::memcmp(back.data(), data.data(), block), 0);
+	EXPECT_EQ(::lseek(other.fd(), 0, SEEK_END), 0) << "the write reached the file dup2 gave";
+	::close(kept_open);
 }
 
 TEST(UringBackend, RegisteringANegativeDescriptorIsRefused)
