@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <new>
 #include <vector>
@@ -118,6 +119,11 @@ public:
 		if (err == -EINVAL)
 			err = create_ring(max_events, created->ring, 0);
 		if (err < 0) {
+			delete created;
+			return err;
+		}
+		if (err = refused_use(created->ring); err < 0) {
+			io_uring_queue_exit(&created->ring);
 			delete created;
 			return err;
 		}
@@ -315,6 +321,26 @@ private:
 		params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | flags;
 		params.cq_entries = 2 * max_events;
 		return io_uring_queue_init_params(max_events, &ring, &params);
+	}
+
+	// A seccomp filter may let io_uring_setup through and refuse the calls that use the ring,
+	// whose every request would then fail: each is made once here, doing nothing (an enter with
+	// nothing to submit or wait for, which a disabled ring answers -EBADFD; the unregistering
+	// of an eventfd there is none of, -ENXIO). A filter's answer fails the setup, so that
+	// `auto` takes AIO instead.
+	static int refused_use(const io_uring &ring) noexcept
+	{
+		auto refusal = [](long rc) {
+			return rc < 0 && (errno == EPERM || errno == ENOSYS || errno == EACCES)
+				       ? -errno
+				       : 0;
+		};
+		if (int err = refusal(
+			    ::syscall(__NR_io_uring_enter, ring.ring_fd, 0, 0, 0, nullptr, 0));
+		    err < 0)
+			return err;
+		return refusal(::syscall(__NR_io_uring_register, ring.ring_fd,
+					 IORING_UNREGISTER_EVENTFD, nullptr, 0));
 	}
 
 	// Makes the calling thread the issuer of a single-thread ring, on its first use.

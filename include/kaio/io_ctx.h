@@ -148,8 +148,10 @@ struct io_ctx_options {
  *   Any other value makes creation fail with -EINVAL.
  * AIO: kernel AIO (io_setup, io_submit, io_getevents), what kaio is for.
  * URING: io_uring; creation fails with what io_uring_setup answers when the kernel refuses it
- *   (-EPERM under seccomp profiles or /proc/sys/kernel/io_uring_disabled, -ENOSYS).
- * AUTO: io_uring when the kernel sets one up, else AIO.
+ *   (-EPERM under seccomp profiles or /proc/sys/kernel/io_uring_disabled, -ENOSYS), and with
+ *   the filter's answer when one lets the ring be set up but refuses io_uring_enter or
+ *   io_uring_register (each is tried once, doing nothing, at creation).
+ * AUTO: io_uring when the kernel sets one up and lets it be used, else AIO.
  */
 #define IO_CTX_BACKEND_DEFAULT 0u
 #define IO_CTX_BACKEND_AIO 1u
