@@ -187,14 +187,17 @@ int engine::run_deferred() noexcept
 	int ran = 0;
 	// Not empty: a callback may run a process() of its own, which takes some.
 	while (static_cast<std::size_t>(ran) < due && !deferred_.empty()) {
-		completion_callback callback = std::move(deferred_.front().callback);
 		int result = deferred_.front().result;
-		deferred_.pop_front();
 		++stats_.completed;
 		++ran;
 		++callback_depth_;
-		if (callback)
-			callback(result);
+		{
+			// Destroyed within the depth too: see drop_callback().
+			completion_callback callback = std::move(deferred_.front().callback);
+			deferred_.pop_front();
+			if (callback)
+				callback(result);
+		}
 		--callback_depth_;
 	}
 	return ran;
@@ -225,15 +228,27 @@ int engine::send_direct(int index, int key)
 	return direct_error_ != 0 ? direct_error_ : key;
 }
 
-// A request that could not be prepared gives its slot back at once.
+// A request that could not be prepared, or that io_submit refused as the caller's submit() ran,
+// gives its slot back at once; its callback never runs.
 int engine::unclaim(int index, int error) noexcept
 {
 	request_slot &slot = slots_[index];
 	slot.finish_without_kernel(error);
 	slot.release();
-	slot.callback.reset();
 	free_slots_.push_back(index);
+	drop_callback(slot.callback);
 	return error;
+}
+
+// A callable's destructor is the caller's code as much as its call: it may drop the last owner
+// of the context (a C++ callback capturing a shared_ptr to it keeps it alive until it completes),
+// and a context destroyed while its callbacks run leaves the engine to the call that ran them
+// (see abandon()). So it too runs within the callback depth.
+void engine::drop_callback(completion_callback &callback) noexcept
+{
+	++callback_depth_;
+	callback.reset();
+	--callback_depth_;
 }
 
 // Submissions from callbacks are gathered and sent together when process() ends; with

@@ -104,6 +104,7 @@ private:
 	int claim_slot() noexcept; // one must be free
 	int wait_for_free_slot();
 	int unclaim(int index, int error) noexcept;
+	void drop_callback(completion_callback &callback) noexcept;
 	int prepare(iocb &block, int index, const operation &what) noexcept;
 	int prepare_vector(iocb &block, int index, const iovec *iov, int iovcnt,
 			   long long offset) noexcept;

@@ -16,6 +16,7 @@
 #include <exception>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <system_error>
@@ -321,6 +322,89 @@ TEST(CppContext, SubmissionErrorIsReturnedAndItsCallbackNeverRuns)
 	EXPECT_EQ(ctx.process(), 0);
 	EXPECT_EQ(calls, 0);
 	EXPECT_EQ(ctx.stats().submitted, 0u);
+}
+
+// A descriptor number that names no open file here.
+int closed_descriptor()
+{
+	int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		::close(fd);
+	return fd;
+}
+
+// A callback may own its context, to keep it alive until the request is done: when the kernel
+// refuses the request as it is submitted, the callback never runs and is destroyed, and with it
+// the context, which must then go once the submit call is over (ASan and UBSan runs catch any
+// use of it after). On io_uring the kernel refuses it in its completion instead.
+TEST(CppContext, CallbackOwningItsContextMayEndWithARefusedSubmission)
+{
+	auto owner = std::make_shared<kaio::context>(4);
+	std::weak_ptr<kaio::context> watch = owner;
+	kaio::context &ctx = *owner;
+	kaio::aligned_buffer buffer(block);
+	int calls = 0;
+	int result = 0;
+	int key = ctx.read(closed_descriptor(), buffer, 0,
+			   [keep = std::move(owner), &calls, &result](int got) {
+				   ++calls;
+				   result = got;
+			   });
+	if (key > 0) {
+		ASSERT_FALSE(watch.expired());
+		ASSERT_GE(ctx.process(), 0); // runs the callback, and the context goes after
+		EXPECT_EQ(calls, 1);
+		EXPECT_EQ(result, -EBADF);
+	} else {
+		EXPECT_EQ(key, -EBADF);
+		EXPECT_EQ(calls, 0);
+	}
+	EXPECT_TRUE(watch.expired());
+}
+
+// The same for a callback that was deferred (it completed while another callback waited for a
+// free slot): run by a later process(), then destroyed, and the context with it.
+TEST(CppContext, DeferredCallbackOwningItsContextMayEndIt)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	write_pattern_through_kernel(file.fd(), 3 * block);
+	auto owner = std::make_shared<kaio::context>(1);
+	std::weak_ptr<kaio::context> watch = owner;
+	kaio::context &ctx = *owner;
+	kaio::aligned_buffer buffer(3 * block);
+	std::vector<int> results;
+	// What the first callback uses, behind one pointer: its capture has room for four.
+	struct chain {
+		std::shared_ptr<kaio::context> &owner;
+		kaio::aligned_buffer &buffer;
+		std::vector<int> &results;
+		int fd;
+
+		std::span<std::byte> chunk(std::size_t i) const
+		{
+			return buffer.span().subspan(i * block, block);
+		}
+	} next{owner, buffer, results, file.fd()};
+	ASSERT_GT(ctx.read(file.fd(), next.chunk(0), 0,
+			   [&ctx, &next](int first) {
+				   next.results.push_back(first);
+				   // The context is full (capacity 1): the third read waits for the
+				   // second, whose callback, owning the context, is deferred.
+				   ctx.read(next.fd, next.chunk(1), offset_of(1),
+					    [keep = next.owner, &next](int second) {
+						    next.results.push_back(second);
+					    });
+				   ctx.read(next.fd, next.chunk(2), offset_of(2),
+					    [&next](int third) { next.results.push_back(third); });
+			   }),
+		  0);
+	ASSERT_GE(ctx.process(), 0);
+	owner.reset();
+	ASSERT_FALSE(watch.expired()) << "the second read's callback did not wait for a process()";
+	while (!watch.expired())
+		ASSERT_GE(ctx.process(), 0);
+	EXPECT_EQ(results, (std::vector<int>{block_bytes, block_bytes, block_bytes}));
+	EXPECT_TRUE(holds_pattern(buffer, 0));
 }
 
 // --- move -----------------------------------------------------------------------------------
