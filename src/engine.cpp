@@ -704,11 +704,11 @@ int engine::reap_workers()
 {
 	if (on_workers_ == 0)
 		return 0;
-	if (forked()) [[unlikely]]
-		return 0; // forked by a callback: the threads, and their lock, are the parent's
 	int ran = 0;
 	io_event events[reap_batch];
-	for (int got; (got = workers_.take(events, reap_batch)) > 0;) {
+	// Forked by a callback, of the batch before too: in the child the threads, and their lock,
+	// are the parent's.
+	for (int got; !forked() && (got = workers_.take(events, reap_batch)) > 0;) {
 		on_workers_ -= static_cast<unsigned>(got);
 		ran += deliver(events, got);
 	}
@@ -1020,8 +1020,10 @@ bool engine::ends_of_itself(int fd) noexcept
 void engine::abandon_kernel(int error)
 {
 	// The workers finish theirs, delivered as usual.
-	for (reap_workers(); on_workers_ > 0; reap_workers())
+	for (reap_workers(); on_workers_ > 0 && !forked(); reap_workers())
 		poll_eventfd();
+	if (forked()) [[unlikely]]
+		return; // a callback forked: the workers, and the kernel context, are the parent's
 	kernel_.destroy(kernel_context_);
 	kernel_lost_ = error;
 	for (int index = 0; index < capacity_; ++index) {
