@@ -868,6 +868,8 @@ int engine::cancel(int key)
 			return cancel_in_kernel(*slot);
 		queue_.erase(queued);
 		slot->finish_without_kernel(-ECANCELED);
+		int outcome = 0;
+		await_cancel(*slot, outcome);
 		complete(*slot, -ECANCELED);
 		// What its callback submitted goes now, as after any callback run outside
 		// process().
@@ -896,6 +898,8 @@ int engine::cancel_in_kernel(request_slot &slot)
 	if (rc == 0) {
 		--in_kernel_;
 		int result = result_of(stopped);
+		int outcome = 0;
+		await_cancel(slot, outcome);
 		complete(slot, result);
 		return result == -ECANCELED ? 0 : -EINPROGRESS;
 	}
@@ -903,16 +907,9 @@ int engine::cancel_in_kernel(request_slot &slot)
 		return -EINPROGRESS;
 	constexpr int pending = INT_MIN;
 	int outcome = pending;
-	// complete() writes the result here and forgets the address; so does the end of this
-	// function when no result came, so the slot never keeps it past our return.
-#if defined(__GNUC__) && !defined(__clang__) // g++'s warning; clang has no such group
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
-#endif
-	slot.cancel_outcome = &outcome;
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+	// The end of this function forgets the address too when no result came, so the slot never
+	// keeps it past our return.
+	await_cancel(slot, outcome);
 	// Until its event arrives; none will if a reap up the stack already holds it.
 	while (outcome == pending && in_kernel_ > 0) {
 		if (process(true) < 0)
@@ -923,6 +920,14 @@ int engine::cancel_in_kernel(request_slot &slot)
 	if (forked()) [[unlikely]]
 		return -ECHILD; // a callback run in the wait forked, and this is the child
 	return outcome == -ECANCELED ? 0 : -EINPROGRESS;
+}
+
+// The slot's completion writes its result to `outcome` and forgets the address, and runs its
+// callback at once, even while others are deferred (see defer()): a cancel that answers 0 has
+// run the callback.
+void engine::await_cancel(request_slot &slot, int &outcome) noexcept
+{
+	slot.cancel_outcome = &outcome;
 }
 
 bool engine::reaped_up_the_stack(const request_slot &slot) const noexcept

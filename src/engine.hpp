@@ -136,6 +136,7 @@ private:
 	int run_deferred() noexcept;
 	void complete(request_slot &slot, int result) noexcept; // finish() as a callback run
 	int cancel_in_kernel(request_slot &slot);
+	static void await_cancel(request_slot &slot, int &outcome) noexcept;
 	bool reaped_up_the_stack(const request_slot &slot) const noexcept;
 	int attach_eventfd() noexcept;
 	void arm_requests() noexcept;

@@ -1,5 +1,6 @@
 // io_ctx_cancel(): a queued request stops at once, one in the kernel stops only when the kernel
 // agrees, and keys of finished or never issued requests name nothing.
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -255,6 +256,74 @@ TEST(Cancel, CallbackCancelsAnotherRequestStillQueued)
 	EXPECT_EQ(victim.result, -ECANCELED);
 	EXPECT_EQ(kernel.submitted, 1);
 	EXPECT_EQ(stats_of(context.ctx).completed, 2u);
+}
+
+// A callback that submits into a full context waits for a slot, and the callbacks of what
+// completes meanwhile wait for a later process(). Another fiber of the caller's (here its
+// wait_cb) may run in that wait, submit a request and cancel it while it is still queued: the
+// cancel answers 0, so that callback has run when it returns, deferred or not.
+struct cancel_in_a_wait {
+	io_ctx *ctx = nullptr;
+	int fd = -1;
+	std::byte *buffers = nullptr; // five blocks
+	bool in_full_submission = false;
+	bool submitted = false; // once: its own submission may wait, in wait_cb again
+	int cancel_result = 1;  // 1: cancel not called
+	int calls_at_return = -1;
+	completion cancelled;
+};
+
+cancel_in_a_wait *waiting = nullptr;
+
+int submit_and_cancel_while_waiting(int eventfd)
+{
+	cancel_in_a_wait &w = *waiting;
+	if (w.in_full_submission && !w.submitted) {
+		w.submitted = true;
+		int key = io_ctx_read(w.ctx, w.fd, w.buffers + 4 * block, block, 0, record,
+				      &w.cancelled);
+		w.cancel_result = key > 0 ? io_ctx_cancel(w.ctx, key) : key;
+		w.calls_at_return = w.cancelled.calls;
+	}
+	pollfd readable{eventfd, POLLIN, 0};
+	return ::poll(&readable, 1, 60'000) == 1 ? 0 : -ETIMEDOUT;
+}
+
+void submit_three_into_two_slots(int /*result*/, void * /*data*/)
+{
+	cancel_in_a_wait &w = *waiting;
+	w.in_full_submission = true;
+	for (std::size_t i = 1; i <= 3; ++i) // the third waits for a slot
+		EXPECT_GT(
+			io_ctx_read(w.ctx, w.fd, w.buffers + i * block, block, 0, nullptr, nullptr),
+			0);
+	w.in_full_submission = false;
+}
+
+TEST(Cancel, QueuedRequestCancelledWhileCallbacksWaitHasRunItsCallbackWhenCancelReturns)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	write_patterned(file.fd(), 1, 84);
+	aligned_buffer data(5 * block);
+	cancel_in_a_wait scene;
+	waiting = &scene;
+	context_guard context;
+	io_ctx_options options = deferred_options();
+	ASSERT_EQ(io_ctx_create_opts(&context.ctx, 2, submit_and_cancel_while_waiting, &options),
+		  0);
+	scene.ctx = &context.ctx;
+	scene.fd = file.fd();
+	scene.buffers = data.data();
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), data.data(), block, 0,
+			      submit_three_into_two_slots, nullptr),
+		  0);
+	ASSERT_EQ(run_until_idle(context.ctx), 0);
+	ASSERT_NE(scene.cancel_result, 1) << "wait_cb never ran during the full submission";
+	EXPECT_EQ(scene.cancel_result, 0);
+	EXPECT_EQ(scene.calls_at_return, 1);
+	EXPECT_EQ(scene.cancelled.calls, 1);
+	EXPECT_EQ(scene.cancelled.result, -ECANCELED);
+	EXPECT_EQ(stats_of(context.ctx).completed, 5u);
 }
 
 TEST(Cancel, SubmissionFromTheCallbackOfACancelledQueuedRequestIsSent)
