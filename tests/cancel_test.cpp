@@ -23,6 +23,7 @@
 #include "support/context_shorthands.hpp"
 #include "support/direct_file.hpp"
 #include "support/fault_kernel.hpp"
+#include "support/pipe_pair.hpp"
 #include "support/resubmitter.hpp"
 
 namespace {
@@ -261,13 +262,17 @@ TEST(Cancel, CallbackCancelsAnotherRequestStillQueued)
 // A callback that submits into a full context waits for a slot, and the callbacks of what
 // completes meanwhile wait for a later process(). Another fiber of the caller's (here its
 // wait_cb) may run in that wait, submit a request and cancel it while it is still queued: the
-// cancel answers 0, so that callback has run when it returns, deferred or not.
+// cancel answers 0, so that callback has run when it returns, deferred or not. The two reads
+// that fill the context come from a pipe, so that the wait is certain: the first wait_cb writes
+// their data, then submits, and its submission waits (in wait_cb again) for their slots.
 struct cancel_in_a_wait {
 	io_ctx *ctx = nullptr;
-	int fd = -1;
+	int file = -1;
+	int pipe_read_end = -1;
+	int pipe_write_end = -1;
 	std::byte *buffers = nullptr; // five blocks
 	bool in_full_submission = false;
-	bool submitted = false; // once: its own submission may wait, in wait_cb again
+	bool submitted = false; // once: its own submission waits, in wait_cb again
 	int cancel_result = 1;  // 1: cancel not called
 	int calls_at_return = -1;
 	completion cancelled;
@@ -280,7 +285,11 @@ int submit_and_cancel_while_waiting(int eventfd)
 	cancel_in_a_wait &w = *waiting;
 	if (w.in_full_submission && !w.submitted) {
 		w.submitted = true;
-		int key = io_ctx_read(w.ctx, w.fd, w.buffers + 4 * block, block, 0, record,
+		std::vector<char> data(2 * block, 'p');
+		if (::write(w.pipe_write_end, data.data(), data.size()) !=
+		    static_cast<ssize_t>(data.size()))
+			return -EIO;
+		int key = io_ctx_read(w.ctx, w.file, w.buffers + 4 * block, block, 0, record,
 				      &w.cancelled);
 		w.cancel_result = key > 0 ? io_ctx_cancel(w.ctx, key) : key;
 		w.calls_at_return = w.cancelled.calls;
@@ -293,10 +302,12 @@ void submit_three_into_two_slots(int /*result*/, void * /*data*/)
 {
 	cancel_in_a_wait &w = *waiting;
 	w.in_full_submission = true;
-	for (std::size_t i = 1; i <= 3; ++i) // the third waits for a slot
-		EXPECT_GT(
-			io_ctx_read(w.ctx, w.fd, w.buffers + i * block, block, 0, nullptr, nullptr),
-			0);
+	for (std::size_t i = 1; i <= 2; ++i)
+		EXPECT_GT(io_ctx_read(w.ctx, w.pipe_read_end, w.buffers + i * block, block, 0,
+				      nullptr, nullptr),
+			  0);
+	// Waits for a slot.
+	EXPECT_GT(io_ctx_read(w.ctx, w.file, w.buffers + 3 * block, block, 0, nullptr, nullptr), 0);
 	w.in_full_submission = false;
 }
 
@@ -304,6 +315,7 @@ TEST(Cancel, QueuedRequestCancelledWhileCallbacksWaitHasRunItsCallbackWhenCancel
 {
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), 1, 84);
+	pipe_pair pipe;
 	aligned_buffer data(5 * block);
 	cancel_in_a_wait scene;
 	waiting = &scene;
@@ -312,7 +324,9 @@ TEST(Cancel, QueuedRequestCancelledWhileCallbacksWaitHasRunItsCallbackWhenCancel
 	ASSERT_EQ(io_ctx_create_opts(&context.ctx, 2, submit_and_cancel_while_waiting, &options),
 		  0);
 	scene.ctx = &context.ctx;
-	scene.fd = file.fd();
+	scene.file = file.fd();
+	scene.pipe_read_end = pipe.read_end();
+	scene.pipe_write_end = pipe.write_end();
 	scene.buffers = data.data();
 	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), data.data(), block, 0,
 			      submit_three_into_two_slots, nullptr),
