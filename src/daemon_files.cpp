@@ -8,7 +8,7 @@
 
 namespace kaio::detail {
 
-bool daemon_devices::serves(const mounted_device &device) noexcept
+bool daemon_devices::serves(const mounted_device &device, int fd, kernel_aio &kernel) noexcept
 {
 	auto end = seen_.begin() + known_;
 	auto found = std::find_if(seen_.begin(), end, [&device](const device_kind &seen) {
@@ -16,12 +16,13 @@ bool daemon_devices::serves(const mounted_device &device) noexcept
 	});
 	if (found != end)
 		return found->daemon;
-	filesystem_kind kind = kind_of_filesystem(device.number);
-	// Not in this namespace's table (a mount detached or in another namespace), or the table
-	// could not be read (no descriptor left): it may be FUSE. Asked again next time.
+	filesystem_kind kind = kind_of_filesystem(fd, kernel);
+	// The table could not be read (no descriptor left): it may be FUSE, asked again next time.
 	if (kind == filesystem_kind::unknown)
 		return true;
-	bool daemon = kind == filesystem_kind::daemon;
+	// Not in this namespace's table (a mount detached, or in another namespace): it may be
+	// FUSE, and stays so, rather than cost a read of the table every batch.
+	bool daemon = kind == filesystem_kind::daemon || kind == filesystem_kind::unlisted;
 	if (known_ < remembered) {
 		seen_[known_++] = {device, daemon};
 	} else {
@@ -45,7 +46,7 @@ bool served_by_daemon(int fd, kernel_aio &kernel, daemon_devices &devices) noexc
 	// and sockets live on mounts no table shows).
 	if (!S_ISREG(status.stx_mode))
 		return false;
-	return devices.serves(mount_of(status));
+	return devices.serves(mount_of(status), fd, kernel);
 }
 
 } // namespace kaio::detail

@@ -8,7 +8,8 @@
 // batch: its number can be closed and reused for a file elsewhere at any moment. What a mount is
 // comes from the mount table, remembered by device number and mount ID for the mounts seen last.
 // A mount the table does not show (detached, or in another mount namespace), or a table that
-// cannot be read, counts as FUSE: its requests go to io_uring's workers, which costs only speed.
+// cannot be read, counts as FUSE: its requests go to io_uring's workers, which costs only speed;
+// the first is remembered as such, the second asked again.
 #pragma once
 
 #include <sys/types.h>
@@ -24,7 +25,8 @@ namespace kaio::detail {
 // Mounts seen, and whether a daemon serves their files: one context's, never shared.
 class daemon_devices {
 public:
-	bool serves(const mounted_device &device) noexcept;
+	// `fd`: a file on that mount, asked where the mount is not remembered.
+	bool serves(const mounted_device &device, int fd, kernel_aio &kernel) noexcept;
 
 private:
 	// Beyond this many mounts, the oldest is forgotten (and asked again if it comes back).

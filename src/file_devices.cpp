@@ -57,10 +57,10 @@ std::optional<file_backing> file_devices::of(int fd) const noexcept
 	return asked(fd, kernel_);
 }
 
-bool file_devices::served_from_memory(const file_backing &backing) noexcept
+bool file_devices::served_from_memory(int fd, const file_backing &backing) const noexcept
 {
 	return !backing.is_block_device &&
-	       kind_of_filesystem(backing.device.number) == filesystem_kind::memory;
+	       kind_of_filesystem(fd, kernel_) == filesystem_kind::memory;
 }
 
 } // namespace kaio::detail

@@ -37,11 +37,11 @@ public:
 	// None when statx cannot say (a closed fd: io_submit then answers EBADF of its own).
 	std::optional<file_backing> of(int fd) const noexcept;
 
-	// Whether the kernel serves `backing`'s files from memory (tmpfs), where a request sent
-	// without RWF_NOWAIT has nothing to wait for. Read from /proc/self/mountinfo, never asked
-	// of the filesystem (statfs would ask a FUSE daemon or an NFS server); false for a block
-	// device, and where the mount cannot be found.
-	static bool served_from_memory(const file_backing &backing) noexcept;
+	// Whether the kernel serves the files of `backing`, where the file of `fd` lives, from
+	// memory (tmpfs), where a request sent without RWF_NOWAIT has nothing to wait for. Read
+	// from /proc/self/mountinfo, never asked of the filesystem (statfs would ask a FUSE daemon
+	// or an NFS server); false for a block device, and where the mount cannot be found.
+	bool served_from_memory(int fd, const file_backing &backing) const noexcept;
 
 private:
 	kernel_aio &kernel_;

@@ -1,5 +1,5 @@
-// What kind of filesystem a device number names, as /proc/self/mountinfo says: read from the
-// kernel's mount table, never asked of the filesystem itself (statfs would ask a FUSE daemon or
+// What kind of filesystem a file's mount is, as /proc/self/mountinfo says: read from the kernel's
+// mount table, never asked of the filesystem itself (statfs would ask a FUSE daemon or
 // an NFS server, and keep the caller's thread waiting for it).
 #pragma once
 
@@ -7,6 +7,8 @@
 #include <sys/types.h>
 
 #include <cstdint>
+
+#include "kernel_aio.hpp"
 
 namespace kaio::detail {
 
@@ -30,13 +32,18 @@ inline constexpr unsigned mount_mask = STATX_MNT_ID | mount_id_unique;
 mounted_device mount_of(const struct statx &status) noexcept;
 
 enum class filesystem_kind {
-	unknown, // no mount with that device number, or the table could not be read
-	memory,  // tmpfs: the kernel serves its files from memory
-	daemon,  // FUSE (fuse, fuseblk, fuse.*): a user-space daemon serves its files
+	unknown,  // statx could not say, or the table could not be read: ask again another time
+	unlisted, // the table does not show the mount (detached, or in another mount namespace)
+	memory,   // tmpfs: the kernel serves its files from memory
+	daemon,   // FUSE (fuse, fuseblk, fuse.*): a user-space daemon serves its files
 	other,
 };
 
-// Reads the whole mount table: a few system calls, for a device not seen before.
-filesystem_kind kind_of_filesystem(dev_t device) noexcept;
+// The filesystem the file of `fd` lives on: the line of its mount in the table, found by the
+// mount ID statx gives (STATX_MNT_ID, the ID the table shows), or by the device number where
+// statx gives none (fstat's answer, under a filter older than statx). Not by the device number
+// otherwise: btrfs gives a file the number of its subvolume, which no line shows. A statx and
+// the whole table: a few system calls, for a mount not seen before.
+filesystem_kind kind_of_filesystem(int fd, kernel_aio &kernel) noexcept;
 
 } // namespace kaio::detail

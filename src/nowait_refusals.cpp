@@ -62,7 +62,7 @@ bool nowait_refusals::note(const iocb &request, const file_devices &devices) noe
 	int index = index_of(*backing);
 	if (index == known_ && known_ < remembered)
 		filesystems_[known_++] = refusing_filesystem{
-			*backing, 0, file_devices::served_from_memory(*backing)};
+			*backing, 0, devices.served_from_memory(request.aio_fildes, *backing)};
 	if (index == known_) { // no room left
 		everywhere_ |= way;
 	} else if ((filesystems_[index].refuses & way) != 0) {
