@@ -40,8 +40,9 @@ long long offset_of(unsigned index)
 }
 
 // This thread's context switches so far. A voluntary one is a sleep in the kernel. An
-// involuntary one is a preemption: the timer's, which may land in any call now and then, or a
-// sched_yield, which a spin waiting for a worker to let go of a lock makes by the dozen.
+// involuntary one is a preemption, not a sleep: by the timer, or by the worker a submission
+// wakes, which the scheduler may run at once on a busy machine (several per submission under
+// load, so no bound on them can hold), or a sched_yield.
 struct context_switches {
 	long voluntary = 0;
 	long involuntary = 0;
@@ -64,13 +65,14 @@ struct context_switches {
 	}
 };
 
-// What a user checks of `submissions` submit calls that would have blocked: none slept, and
-// none spun yielding the CPU (at most one preemption each, by the timer).
-void expect_no_sleep(const context_switches &during, long submissions)
+// What a user checks of submit calls that would have blocked: none slept. The preemptions are
+// recorded beside (in the XML report, and in the message of a failure).
+void expect_no_sleep(const context_switches &during)
 {
-	EXPECT_EQ(during.voluntary, 0) << "the submitting thread slept in the kernel";
-	EXPECT_LE(during.involuntary, submissions)
-		<< "the submitting thread yielded the CPU over and over: it spun, waiting";
+	::testing::Test::RecordProperty("involuntary_switches",
+					static_cast<int>(during.involuntary));
+	EXPECT_EQ(during.voluntary, 0) << "the submitting thread slept in the kernel ("
+				       << during.involuntary << " preemptions besides)";
 }
 
 // A file of `blocks` blocks written through the page cache, synced, then dropped from it, so
@@ -500,7 +502,7 @@ TEST(BlockingFiles, ColdBufferedReadDoesNotSleepInSubmit)
 			      record, &cold);
 	context_switches during = context_switches::now().since(before);
 	ASSERT_GT(key, 0);
-	expect_no_sleep(during, 1);
+	expect_no_sleep(during);
 	ASSERT_EQ(run_until_idle(guard.ctx), 0);
 	EXPECT_EQ(cold.calls, 1);
 	EXPECT_EQ(cold.result, static_cast<int>(block));
@@ -559,7 +561,7 @@ TEST(BlockingFiles, ExtendingBufferedWriteDoesNotSleepInSubmit)
 		during += context_switches::now().since(before);
 		ASSERT_EQ(run_until_idle(guard.ctx), 0);
 	}
-	expect_no_sleep(during, blocks - 1);
+	expect_no_sleep(during);
 	expect_each_once(appended, static_cast<int>(block));
 	std::vector<std::byte> back(out.size());
 	ASSERT_EQ(::pread(file.fd(), back.data(), back.size(), 0),
@@ -597,7 +599,7 @@ TEST(BlockingFiles, DirectAppendWithNowaitWritesDoesNotSleepInSubmit)
 		during += context_switches::now().since(before);
 		ASSERT_EQ(run_until_idle(guard.ctx), 0);
 	}
-	expect_no_sleep(during, blocks);
+	expect_no_sleep(during);
 	expect_each_once(appended, static_cast<int>(block));
 	kaio::aligned_buffer back(blocks * block);
 	ASSERT_EQ(::pread(file.fd(), back.data(), back.size(), 0),
