@@ -30,7 +30,7 @@ int backend_from_environment(backend &out)
 
 } // namespace
 
-int open_backend(backend wanted, unsigned capacity, bool single_thread, kernel_aio *given,
+int open_backend(backend wanted, unsigned capacity, ring_use use, kernel_aio *given,
 		 opened_backend &out)
 {
 	if (given != nullptr) {
@@ -45,7 +45,7 @@ int open_backend(backend wanted, unsigned capacity, bool single_thread, kernel_a
 	if (wanted == backend::uring || wanted == backend::automatic) {
 		// Refused with EPERM by container seccomp profiles and io_uring_disabled, ENOSYS
 		// by old kernels: `automatic` then falls back to AIO, `uring` fails with it.
-		kernel_aio &uring = linux_kernel_uring(single_thread);
+		kernel_aio &uring = linux_kernel_uring(use);
 		int err = uring.setup(capacity, &out.context);
 		if (err == 0) {
 			out.kernel = &uring;

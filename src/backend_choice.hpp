@@ -4,6 +4,7 @@
 
 #include "kaio/operation.hpp"
 #include "kernel_aio.hpp"
+#include "uring_backend.hpp"
 
 namespace kaio::detail {
 
@@ -16,8 +17,8 @@ struct opened_backend {
 // Sets up a kernel context for `capacity` requests. With a `given` kernel (a test's seam over
 // AIO or io_uring) uses it, and the backend it names, whatever `wanted` says. -EINVAL when
 // KAIO_BACKEND names no backend; else 0 or what the chosen backend's setup answered.
-// `single_thread`: see IO_CTX_SINGLE_THREAD.
-int open_backend(backend wanted, unsigned capacity, bool single_thread, kernel_aio *given,
+// `use`: how the context uses an io_uring ring (uring_backend.hpp).
+int open_backend(backend wanted, unsigned capacity, ring_use use, kernel_aio *given,
 		 opened_backend &out);
 
 } // namespace kaio::detail

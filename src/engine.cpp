@@ -48,7 +48,8 @@ int engine::create(engine_options options, std::unique_ptr<engine> &out)
 	opened_backend opened;
 	// EAGAIN here means /proc/sys/fs/aio-nr + capacity would exceed /proc/sys/fs/aio-max-nr.
 	if (int err = open_backend(options.backend, static_cast<unsigned>(options.capacity),
-				   options.single_thread, options.kernel, opened);
+				   {options.single_thread, options.direct_only}, options.kernel,
+				   opened);
 	    err < 0) {
 		::close(fd);
 		return err;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "daemon_files.hpp"
+#include "page_cache_syncs.hpp"
 #include "registered_buffers.hpp"
 #include "request_kind.hpp"
 
@@ -40,10 +41,12 @@ struct uring_context {
 	io_uring ring{};
 	registered_buffers buffers;
 	// What registration says of an fd: its index in the kernel's table (-1: not registered),
-	// and whether a FUSE daemon serves its file, asked once then.
+	// whether a FUSE daemon serves its file, and whether it was opened with O_DSYNC or O_SYNC
+	// (page_cache_syncs.hpp), asked once then.
 	struct registered_file {
 		int index = -1;
 		bool on_daemon = false;
+		bool opened_sync = false;
 	};
 	std::vector<registered_file> files; // by fd
 	daemon_devices devices;
@@ -84,6 +87,12 @@ struct uring_context {
 	}
 };
 
+// What one batch asks of its descriptors, each once.
+struct batch_answers {
+	daemon_files daemon;
+	page_cache_syncs syncs;
+};
+
 uring_context &context_of(io_context_t context)
 {
 	return *reinterpret_cast<uring_context *>(context);
@@ -91,7 +100,9 @@ uring_context &context_of(io_context_t context)
 
 class linux_uring final : public kernel_aio {
 public:
-	explicit linux_uring(bool single_thread) noexcept : single_thread_(single_thread) {}
+	linux_uring(bool single_thread, bool direct_only) noexcept
+		: single_thread_(single_thread), direct_only_(direct_only)
+	{}
 
 	kaio::backend backend() const noexcept override { return kaio::backend::uring; }
 
@@ -144,17 +155,17 @@ public:
 		uring_context &uring = context_of(context);
 		if (int err = enable(uring); err < 0)
 			return err;
-		daemon_files daemon(*this, uring.devices);
+		batch_answers answers{daemon_files(*this, uring.devices), {}};
 		long prepared = 0;
 		for (; prepared < count; ++prepared) {
 			io_uring_sqe *sqe = io_uring_get_sqe(&uring.ring);
 			if (sqe == nullptr)
 				break; // SQ full: a partial submit, as io_submit may make
-			prepare(uring, *sqe, *requests[prepared], daemon);
+			prepare(uring, *sqe, *requests[prepared], answers);
 		}
 		int sent = io_uring_submit(&uring.ring);
 		forget_unsent(uring.ring);
-		uncount_unsent(uring, requests + std::max(sent, 0), requests + prepared, daemon);
+		uncount_unsent(uring, requests + std::max(sent, 0), requests + prepared, answers);
 		return sent == 0 && prepared > 0 ? -EAGAIN : sent;
 	}
 
@@ -277,9 +288,12 @@ public:
 			io_uring_unregister_files(&uring.ring);
 			return -ENOMEM;
 		}
-		for (int k = count - 1; k >= 0; --k)
+		for (int k = count - 1; k >= 0; --k) {
+			int flags = ::fcntl(fds[k], F_GETFL);
 			files[static_cast<std::size_t>(fds[k])] = {
-				k, served_by_daemon(fds[k], *this, uring.devices)};
+				k, served_by_daemon(fds[k], *this, uring.devices),
+				flags < 0 || (flags & O_DSYNC) != 0};
+		}
 		uring.files = std::move(files);
 		return 0;
 	}
@@ -358,8 +372,8 @@ private:
 		return 0;
 	}
 
-	static void prepare(uring_context &uring, io_uring_sqe &sqe, iocb &request,
-			    daemon_files &daemon)
+	void prepare(uring_context &uring, io_uring_sqe &sqe, iocb &request,
+		     batch_answers &answers) const
 	{
 		int fd = request.aio_fildes;
 		void *buffer = request.u.c.buf;
@@ -390,19 +404,27 @@ private:
 			sqe.fd = fixed->index;
 			sqe.flags |= IOSQE_FIXED_FILE;
 		}
-		if (on_daemon(fixed, fd, daemon)) {
+		if (goes_async(uring, request, answers)) {
 			sqe.flags |= IOSQE_ASYNC;
 			++uring.async_requests;
 		}
 		io_uring_sqe_set_data(&sqe, &request);
 	}
 
-	// Whether a FUSE daemon serves `fd`'s file (daemon_files.hpp): known since registration,
-	// or asked once per batch.
-	static bool on_daemon(const uring_context::registered_file *fixed, int fd,
-			      daemon_files &daemon) noexcept
+	// Whether a request goes with IOSQE_ASYNC, straight to io_uring's workers, so that
+	// io_uring_enter does not wait for it: one on a file a FUSE daemon may serve
+	// (daemon_files.hpp), or a write that would sync the page cache (page_cache_syncs.hpp),
+	// unless the context's files are all O_DIRECT (IO_CTX_DIRECT_ONLY). Known since
+	// registration, or asked once per descriptor and batch.
+	bool goes_async(const uring_context &uring, const iocb &request,
+			batch_answers &answers) const noexcept
 	{
-		return fixed != nullptr ? fixed->on_daemon : daemon.served_by_daemon(fd);
+		int fd = request.aio_fildes;
+		const uring_context::registered_file *fixed = uring.registered(fd);
+		if (fixed != nullptr ? fixed->on_daemon : answers.daemon.served_by_daemon(fd))
+			return true;
+		return !direct_only_ && is_write(request) &&
+		       (fixed == nullptr || fixed->opened_sync) && answers.syncs.on_write(fd);
 	}
 
 	static void prepare_data(uring_context &uring, io_uring_sqe &sqe, bool read, int fd,
@@ -425,8 +447,8 @@ private:
 
 	// prepare() counted the fixed-buffer and IOSQE_ASYNC requests it built; those the kernel
 	// did not take will be counted again when they are sent again, or never sent.
-	static void uncount_unsent(uring_context &uring, iocb *const *first, iocb *const *end,
-				   daemon_files &daemon)
+	void uncount_unsent(uring_context &uring, iocb *const *first, iocb *const *end,
+			    batch_answers &answers) const
 	{
 		for (; first < end; ++first) {
 			const iocb &request = **first;
@@ -434,8 +456,7 @@ private:
 			    registered_index(uring, request.u.c.buf,
 					     static_cast<unsigned>(request.u.c.nbytes)) >= 0)
 				--uring.fixed_buffer_requests;
-			int fd = request.aio_fildes;
-			if (on_daemon(uring.registered(fd), fd, daemon))
+			if (goes_async(uring, request, answers))
 				--uring.async_requests;
 		}
 	}
@@ -529,15 +550,16 @@ private:
 	}
 
 	bool single_thread_;
+	bool direct_only_; // IO_CTX_DIRECT_ONLY: no write syncs the page cache
 };
 
 } // namespace
 
-kernel_aio &linux_kernel_uring(bool single_thread) noexcept
+kernel_aio &linux_kernel_uring(ring_use use) noexcept
 {
-	static linux_uring shared(false);
-	static linux_uring single(true);
-	return single_thread ? single : shared;
+	static linux_uring backends[2][2] = {{{false, false}, {false, true}},
+					     {{true, false}, {true, true}}};
+	return backends[use.single_thread ? 1 : 0][use.direct_only ? 1 : 0];
 }
 
 } // namespace kaio::detail

@@ -10,7 +10,11 @@ namespace kaio::detail {
 
 // io_uring through liburing. setup() fails with what io_uring_queue_init answers (-EPERM where
 // seccomp or /proc/sys/kernel/io_uring_disabled refuse it, -ENOSYS on kernels without it).
-// `single_thread`: rings for contexts made with IO_CTX_SINGLE_THREAD.
-kernel_aio &linux_kernel_uring(bool single_thread) noexcept;
+// How a context uses its ring: made with IO_CTX_SINGLE_THREAD, with IO_CTX_DIRECT_ONLY.
+struct ring_use {
+	bool single_thread = false;
+	bool direct_only = false;
+};
+kernel_aio &linux_kernel_uring(ring_use use) noexcept;
 
 } // namespace kaio::detail

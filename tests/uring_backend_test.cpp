@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -613,6 +614,43 @@ TEST(UringBackend, ARegisteredNumberReachesTheRegisteredFileAfterDup2)
 	EXPECT_EQ(std::memcmp(back.data(), data.data(), block), 0);
 	EXPECT_EQ(::lseek(other.fd(), 0, SEEK_END), 0) << "the write reached the file dup2 gave";
 	::close(kept_open);
+}
+
+// A write through the page cache to an O_DSYNC file would be synced in io_uring_enter, in the
+// caller's thread, on xfs (the filesystem matrix shows it: BlockingFiles.*Sleep* on xfs): it goes
+// to io_uring's workers, counted in worker_requests. A direct O_DSYNC write, a write to a file
+// without the flag, and a read of the O_DSYNC file go as any other; so does a write to a
+// registered file opened without the flag, which is never asked.
+TEST(UringBackend, WritesThatWouldSyncThePageCacheGoToIoUringsWorkers)
+{
+	direct_file synced(O_RDWR | O_CREAT | O_DSYNC);
+	direct_file direct_synced(O_RDWR | O_CREAT | O_DIRECT | O_DSYNC);
+	direct_file buffered(O_RDWR | O_CREAT);
+	for (const direct_file *file : {&synced, &direct_synced, &buffered})
+		if (!file->unusable_reason().empty())
+			GTEST_SKIP() << file->unusable_reason();
+	aligned_buffer data = patterned(1, 96);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, 4);
+	auto async_after = [&](int fd, bool write) {
+		std::uint64_t before = stats_of(context.ctx).worker_requests;
+		completion done;
+		int key =
+			write ? io_ctx_write(&context.ctx, fd, data.data(), block, 0, record, &done)
+			      : io_ctx_read(&context.ctx, fd, data.data(), block, 0, record, &done);
+		EXPECT_GT(key, 0);
+		EXPECT_EQ(run_until_idle(context.ctx), 0);
+		EXPECT_EQ(done.result, block_result);
+		return stats_of(context.ctx).worker_requests - before;
+	};
+	EXPECT_EQ(async_after(synced.fd(), true), 1u);
+	EXPECT_EQ(async_after(synced.fd(), false), 0u);
+	EXPECT_EQ(async_after(direct_synced.fd(), true), 0u);
+	EXPECT_EQ(async_after(buffered.fd(), true), 0u);
+	int fds[2] = {synced.fd(), buffered.fd()};
+	ASSERT_EQ(io_ctx_register_files(&context.ctx, fds, 2), 0);
+	EXPECT_EQ(async_after(synced.fd(), true), 1u);
+	EXPECT_EQ(async_after(buffered.fd(), true), 0u);
 }
 
 TEST(UringBackend, RegisteringANegativeDescriptorIsRefused)

@@ -76,7 +76,11 @@
  * those with IOSQE_ASYNC, straight to io_uring's workers (counted in worker_requests), and
  * those of character devices too, as any may be a CUSE daemon's. To find them it asks statx
  * (AT_STATX_DONT_SYNC) once per descriptor and io_uring_enter call, unless the file is
- * registered, and reads /proc/self/mountinfo for a filesystem it has not seen.
+ * registered, and reads /proc/self/mountinfo for a mount it has not seen. Writes to a file
+ * opened with O_DSYNC or O_SYNC and without O_DIRECT go the same way: xfs would sync them in the
+ * caller's thread. To find those it asks fcntl(F_GETFL) once per descriptor and io_uring_enter
+ * call with writes, unless the context was made with IO_CTX_DIRECT_ONLY or the file was
+ * registered without either flag.
  *
  * Files under requests (tests/file_faults_test.cpp shows each):
  * - A read returns the bytes up to end of file, short if need be (even a count that is not a

@@ -161,7 +161,7 @@ run_summary model_run::run(unsigned long long steps)
 	if (faults_) {
 		kernel_ = std::make_unique<kaio::testing::random_fault_kernel>(
 			random_plan(), choose_.below(1ull << 32),
-			on_uring() ? kaio::detail::linux_kernel_uring(false)
+			on_uring() ? kaio::detail::linux_kernel_uring({})
 				   : kaio::detail::linux_kernel_aio());
 		kernel_->on_delivery = [this](const iocb &control, int result, bool injected) {
 			on_delivery(control, result, injected);

@@ -13,7 +13,7 @@ namespace kaio::testing {
 
 inline detail::kernel_aio &pass_kernel()
 {
-	return uring_by_default() ? detail::linux_kernel_uring(false) : detail::linux_kernel_aio();
+	return uring_by_default() ? detail::linux_kernel_uring({}) : detail::linux_kernel_aio();
 }
 
 class passthrough_kernel : public detail::kernel_aio {
