@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "kaio_cp.hpp"
@@ -90,6 +92,51 @@ TEST(KaioCpErrors, SourceAndDestinationAreTheSameFile)
 	expect_refused(source, link,
 		       source.string() + " and " + link.string() + " are the same file");
 	expect_same_file(reference, source);
+}
+
+// Buffers for more than the machine's memory (a sparse source as long as that many of the largest
+// blocks) would bring the out-of-memory killer, each being filled at once: refused before the
+// first write instead, and the destination it created removed, as kaio-cp(1) says.
+TEST(KaioCpErrors, BuffersLargerThanMemoryAreRefused)
+{
+	constexpr std::uint64_t largest_block = 2147479552; // IO_CTX_MAX_IO_BYTES, kaio-cp's --bs
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	auto memory =
+		std::uint64_t(::sysconf(_SC_PHYS_PAGES)) * std::uint64_t(::sysconf(_SC_PAGESIZE));
+	std::uint64_t depth = memory / largest_block + 1;
+	fs::path source = scratch.directory() / "sparse-source";
+	fs::path destination = scratch.directory() / "destination";
+	std::error_code refused;
+	{
+		std::ofstream create(source);
+	}
+	fs::resize_file(source, depth * largest_block, refused);
+	if (refused)
+		GTEST_SKIP() << "a sparse file of " << depth
+			     << " blocks of 2 GiB: " << refused.message();
+	command_result result =
+		run_kaio_cp("--bs " + std::to_string(largest_block) + " --iodepth " +
+			    std::to_string(depth) + " " + operands(source, destination));
+	EXPECT_EQ(result.exit_status, 1) << result.output;
+	EXPECT_NE(result.output.find("of buffers, more than this machine's memory"),
+		  std::string::npos)
+		<< result.output;
+	EXPECT_FALSE(fs::exists(destination));
+}
+
+// A plain context takes its backend from KAIO_BACKEND: a name it does not know is named as such.
+TEST(KaioCpErrors, UnknownBackendInTheEnvironmentIsNamed)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	fs::path source = scratch.directory() / "source";
+	fs::path destination = scratch.directory() / "destination";
+	write_random_file(source, 1000);
+	command_result result = run_command("KAIO_BACKEND=io-uring " + std::string(KAIO_CP) + " " +
+					    operands(source, destination));
+	EXPECT_EQ(result.exit_status, 1);
+	EXPECT_EQ(result.output, "kaio-cp: KAIO_BACKEND='io-uring' names no backend (expected aio, "
+				 "uring or auto)\n");
+	EXPECT_FALSE(fs::exists(destination));
 }
 
 // A user who may write the destination but does not own it cannot give it the source's

@@ -18,6 +18,7 @@ std::size_t write_length(std::size_t data_bytes, std::size_t block_size)
 
 copier::copier(transfer job) : job_(std::move(job)), context_(make_context(blocks_needed(job_)))
 {
+	check_buffer_memory(job_, 1);
 	blocks_.resize(static_cast<std::size_t>(blocks_needed(job_)));
 	for (block &each : blocks_)
 		each.buffer = make_buffer(job_.block_size);

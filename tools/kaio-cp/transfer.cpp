@@ -1,7 +1,11 @@
 #include "transfer.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <new>
 #include <string>
 #include <system_error>
@@ -41,11 +45,32 @@ kaio::context make_context(int capacity)
 		if (code == EAGAIN)
 			reason = tools::aio_limit_advice(static_cast<std::uint64_t>(capacity)) +
 				 ", or lower --iodepth";
+		// Plain contexts take their backend from it: a typo is refused, not guessed.
+		// NOLINTNEXTLINE(concurrency-mt-unsafe): nothing here sets the environment
+		const char *backend = std::getenv("KAIO_BACKEND");
+		if (code == EINVAL && backend != nullptr)
+			throw failure(fmt::format(
+				"KAIO_BACKEND='{}' names no backend (expected aio, uring or auto)",
+				backend));
 		throw failure(fmt::format("cannot create an AIO context for {} requests: {}",
 					  capacity, reason));
 	} catch (const std::bad_alloc &) {
 		throw system_failure("cannot create an AIO context", ENOMEM);
 	}
+}
+
+void check_buffer_memory(const transfer &job, int buffers_per_block)
+{
+	std::uint64_t buffers = std::uint64_t(blocks_needed(job)) *
+				std::uint64_t(buffers_per_block) * job.block_size;
+	auto memory =
+		std::uint64_t(::sysconf(_SC_PHYS_PAGES)) * std::uint64_t(::sysconf(_SC_PAGESIZE));
+	if (buffers > memory)
+		throw failure(fmt::format("--bs {} x {} blocks in flight: {} of buffers, more than "
+					  "this machine's memory ({})",
+					  job.block_size, blocks_needed(job) * buffers_per_block,
+					  tools::format_bytes(double(buffers)),
+					  tools::format_bytes(double(memory))));
 }
 
 kaio::aligned_buffer make_buffer(std::size_t size)

@@ -37,6 +37,11 @@ int blocks_needed(const transfer &job);
 // A context for `capacity` requests; throws failure (aio-max-nr exhausted, ...).
 kaio::context make_context(int capacity);
 
+// Throws failure when the pipeline's buffers, `buffers_per_block` per block in flight, would
+// need more than the machine's memory: each is filled at once, so the out-of-memory killer,
+// not a message, would stop the copy.
+void check_buffer_memory(const transfer &job, int buffers_per_block);
+
 // A zeroed O_DIRECT buffer of `size` bytes; throws failure when memory runs out.
 kaio::aligned_buffer make_buffer(std::size_t size);
 

@@ -20,6 +20,7 @@ verifier::verifier(transfer job)
 	: job_(with_pairs_for_iodepth(std::move(job))),
 	  context_(make_context(2 * blocks_needed(job_)))
 {
+	check_buffer_memory(job_, 2);
 	pairs_.resize(static_cast<std::size_t>(blocks_needed(job_)));
 	for (block_pair &pair : pairs_) {
 		pair.source = {&job_.source, make_buffer(job_.block_size), 0};
