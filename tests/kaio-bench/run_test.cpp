@@ -396,5 +396,20 @@ TEST(BenchRun, FailsWhenTheReportCannotBeWritten)
 	EXPECT_EQ(result.output, "kaio-bench: cannot write the report: No space left on device\n");
 }
 
+// The same for --help and --version.
+TEST(BenchRun, FailsWhenTheHelpCannotBeWritten)
+{
+	if (!std::filesystem::exists("/dev/full"))
+		GTEST_SKIP() << "no /dev/full here";
+	for (const char *option : {"--help", "--version"}) {
+		command_result result = run_command("{ " + shell_quoted(KAIO_BENCH) + " " + option +
+						    " >/dev/full; }");
+		EXPECT_EQ(result.exit_status, 1) << option;
+		EXPECT_EQ(result.output,
+			  "kaio-bench: cannot write to standard output: No space left on device\n")
+			<< option;
+	}
+}
+
 } // namespace
 } // namespace kaio::testing

@@ -59,11 +59,18 @@ int main(int argc, char **argv)
 	using namespace kaio::bench;
 	auto parsed = parse_options(argc, argv);
 	if (const early_exit *done = std::get_if<early_exit>(&parsed)) {
-		if (done->status == 0)
-			fmt::print("{}{}", done->text, done->text.ends_with('\n') ? "" : "\n");
-		else
+		if (done->status != 0) {
 			fmt::print(stderr, "kaio-bench: {}\n", done->text);
-		return done->status;
+			return done->status;
+		}
+		fmt::print("{}{}", done->text, done->text.ends_with('\n') ? "" : "\n");
+		// --help or --version lost to a full disk is a failure, as a lost report is.
+		if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+			fmt::print(stderr, "kaio-bench: cannot write to standard output: {}\n",
+				   reason_of(errno));
+			return exit_failure;
+		}
+		return 0;
 	}
 	try {
 		return run(std::get<options>(parsed));
