@@ -181,6 +181,10 @@ run_outcome run_jobs(const options &wanted, const target_file &target, std::uint
 				if (!abandoned)
 					outcome.jobs[i] = jobs[i]->run(progress[i]);
 				finish.arrive();
+				// Its context goes here, after the clocks: an AIO io_destroy waits
+				// tens of milliseconds in the kernel, which the jobs then wait in
+				// parallel rather than one after another (34 s for 1024 jobs).
+				jobs[i].reset();
 			});
 	} catch (...) {
 		// No thread for every job: release those waiting, without running them.
