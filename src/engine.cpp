@@ -952,6 +952,7 @@ void engine::drain()
 {
 	bool wait_failed = false; // then wait in the kernel instead
 	std::uint64_t sent_when_stopped = 0;
+	bool ask_again = false; // a request to stop was running: it may wait now
 	for (;;) {
 		send_queue();
 		reap_error_ = 0; // only this round's reap counts: an old error may have passed
@@ -966,13 +967,15 @@ void engine::drain()
 			abandon_kernel(reap_error_);
 			continue;
 		}
-		// Again whenever callbacks sent more since.
-		if (wait_failed && stats_.submitted != sent_when_stopped) {
+		// Again whenever callbacks sent more since, or one was running when asked.
+		if (wait_failed && (stats_.submitted != sent_when_stopped || ask_again)) {
 			sent_when_stopped = stats_.submitted;
-			stop_waiting_requests();
+			ask_again = stop_waiting_requests();
 		}
 		if (wait_failed || !eventfd_attached_ || silent_in_kernel_ > 0) {
-			reap_blocking(); // only the kernel's own wait sees them all
+			// Only the kernel's own wait sees them all; not for ever while one to stop
+			// may still have to be asked again.
+			reap_blocking(ask_again ? &stop_again_after : nullptr);
 			continue;
 		}
 		drain_eventfd();
@@ -994,17 +997,24 @@ bool engine::sent(const request_slot &slot) const noexcept
 // but data would otherwise end: each such callback gets -ECANCELED. A request on a regular file
 // or a block device ends of itself and runs to its end: stopped while it waited for an io-wq
 // worker (writes to one file queue there one behind the other), it would fail for nothing.
-void engine::stop_waiting_requests() noexcept
+//
+// True when one was running on an io-wq worker as it was asked (-EALREADY), or the SQ had no room
+// for the question (-EAGAIN): a worker whose read would block arms a poll and returns, and the
+// request then waits, until asked again.
+bool engine::stop_waiting_requests() noexcept
 {
 	if (backend_ != kaio::backend::uring)
-		return;
+		return false;
+	bool ask_again = false;
 	for (int index = 0; index < capacity_; ++index) {
 		request_slot &slot = slots_[index];
 		if (!sent(slot) || ends_of_itself(slot.control_block.aio_fildes))
 			continue;
 		io_event unused{};
-		(void)kernel_.cancel(kernel_context_, &slot.control_block, &unused);
+		int answer = kernel_.cancel(kernel_context_, &slot.control_block, &unused);
+		ask_again = ask_again || answer == -EALREADY || answer == -EAGAIN;
 	}
+	return ask_again;
 }
 
 // Whether a request on `fd` ends without anything from outside: on a regular file or a block
@@ -1043,7 +1053,7 @@ void engine::abandon_kernel(int error)
 }
 
 // Waits in io_getevents for at least one completion and runs what it reaped; returns how many.
-int engine::reap_blocking()
+int engine::reap_blocking(const timespec *limit)
 {
 	if (forked()) [[unlikely]] { // by wait_cb, or a callback
 		note_reap_error(-ECHILD);
@@ -1055,8 +1065,10 @@ int engine::reap_blocking()
 	}
 	io_event events[reap_batch];
 	++stats_.getevents_calls;
+	// The seam's getevents takes a writable timespec, as io_getevents does; it is not changed.
+	timespec wait_limit = limit != nullptr ? *limit : timespec{};
 	int got = kernel_.getevents(kernel_context_, 1, std::min<long>(reap_batch, in_kernel_),
-				    events, nullptr);
+				    events, limit != nullptr ? &wait_limit : nullptr);
 	note_reap_error(got);
 	if (got <= 0)
 		return 0; // EINTR: the caller looks again

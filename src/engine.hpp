@@ -148,9 +148,12 @@ private:
 	void drain();
 	void abandon_kernel(int error);
 	bool sent(const request_slot &slot) const noexcept;
-	void stop_waiting_requests() noexcept;
+	bool stop_waiting_requests() noexcept;
 	bool ends_of_itself(int fd) noexcept;
-	int reap_blocking();
+	// Waits in the kernel for at least one completion, for ever or up to `limit`.
+	int reap_blocking(const timespec *limit = nullptr);
+	// How long destroy waits before it asks again to stop a request that was running.
+	static constexpr timespec stop_again_after{0, 10'000'000};
 	void note_reap_error(int got) noexcept;
 
 	int key_of(int index) const noexcept;

@@ -55,12 +55,16 @@ struct uring_context {
 	// Each cancel has a tag of its own: one of a request before, in the same slot, is still in
 	// the CQ until a reap takes it, and must not be taken for this one's answer.
 	std::uint64_t cancels_sent = 0;
-	// Requests the kernel would not stop (-ENOENT, -EALREADY), with that answer, until their
-	// completion is taken: a cancel repeated meanwhile gets it again without posting another
-	// CQE, so that repeats cannot fill the CQ (which has room for one cancel per request).
+	// Requests the kernel would not stop, with that answer: a cancel repeated meanwhile gets it
+	// again without posting another CQE, so that repeats cannot fill the CQ (which has room for
+	// one cancel per request). -ENOENT (done, or in the block layer) holds until the request's
+	// completion is taken; -EALREADY (an io-wq worker was running it, or no answer seen) only
+	// until the cancel's own CQE is: the worker may arm a poll a moment later, and the request
+	// then wait, which a cancel asked again would stop.
 	struct refused_cancel {
 		const iocb *request;
 		int answer;
+		std::uint64_t tag; // of the cancel that got it
 	};
 	std::vector<refused_cancel> refused_cancels; // room for every request, from setup
 	// A single-thread ring starts disabled: the first thread that enables it becomes its only
@@ -225,7 +229,7 @@ public:
 		if (answer == 0)
 			return -EINPROGRESS;
 		answer = answer == -ENOENT ? -ENOENT : -EALREADY;
-		uring.refused_cancels.push_back({request, answer}); // has room: see setup
+		uring.refused_cancels.push_back({request, answer, tag}); // has room: see setup
 		return answer;
 	}
 
@@ -483,8 +487,11 @@ private:
 			if (seen == 0)
 				break;
 			for (unsigned i = 0; i < seen; ++i) {
-				if (!is_request(*cqes[i]))
+				if (!is_request(*cqes[i])) {
+					if (!uring.refused_cancels.empty())
+						forget_running_answer(uring, cqes[i]->user_data);
 					continue;
+				}
 				auto *request = static_cast<iocb *>(io_uring_cqe_get_data(cqes[i]));
 				if (!uring.refused_cancels.empty())
 					forget_refused_cancel(uring, request);
@@ -498,6 +505,21 @@ private:
 			io_uring_cq_advance(&uring.ring, seen);
 		}
 		return got;
+	}
+
+	// The CQE of the cancel tagged `tag` is taken: an -EALREADY it answered may not hold now.
+	static void forget_running_answer(uring_context &uring, std::uint64_t tag) noexcept
+	{
+		auto &refused = uring.refused_cancels;
+		auto found =
+			std::find_if(refused.begin(), refused.end(),
+				     [tag](const uring_context::refused_cancel &known) {
+					     return known.tag == tag && known.answer == -EALREADY;
+				     });
+		if (found != refused.end()) {
+			*found = refused.back();
+			refused.pop_back();
+		}
 	}
 
 	static void forget_refused_cancel(uring_context &uring, const iocb *completed) noexcept

@@ -29,7 +29,9 @@
 #include "support/direct_file.hpp"
 #include "support/fault_kernel.hpp"
 #include "support/open_descriptors.hpp"
+#include "support/pipe_pair.hpp"
 #include "support/resubmitter.hpp"
+#include "support/wait_callbacks.hpp"
 
 namespace {
 
@@ -56,6 +58,40 @@ bool readable(int fd)
 }
 
 // --- io_submit ---------------------------------------------------------------------------------
+
+// Destroy, once wait_cb has failed, waits in the kernel, after asking it to stop the requests
+// that would wait for ever (a read of a pipe nobody writes to). io_uring answers -EALREADY for
+// one an io-wq worker is running as it is asked; a moment later that worker may arm a poll and
+// leave the read waiting: destroy asks again, rather than wait for ever. The seam gives that
+// answer to the first question here. (In a child: a destroy that hangs ends with SIGALRM.)
+TEST(KernelFault, DestroyAsksAgainToStopAReadThatWasRunningWhenAsked)
+{
+	if (!uring_by_default())
+		GTEST_SKIP() << "io_uring only: AIO cannot stop a read of a pipe";
+	EXPECT_EQ(in_child([] {
+			  ::alarm(10);
+			  pipe_pair pipe;
+			  aligned_buffer data(block);
+			  completion read;
+			  fault_kernel kernel;
+			  kernel.cancel_script = {-EALREADY};
+			  reset_waits(-EINTR);
+			  io_ctx ctx{};
+			  if (kaio::detail::create_io_ctx(&ctx, 2, wait_answering, nullptr,
+							  &kernel) != 0 ||
+			      io_ctx_read(&ctx, pipe.read_end(), data.data(), block, 0, record,
+					  &read) <= 0)
+				  return std::string("could not create the context or read\n");
+			  io_ctx_destroy(&ctx);
+			  std::string failures;
+			  if (kernel.cancel_calls < 2)
+				  failures += "the read was not asked to stop again\n";
+			  if (read.calls != 1 || read.result != -ECANCELED)
+				  failures += "the read did not end with -ECANCELED, once\n";
+			  return failures;
+		  }),
+		  "");
+}
 
 TEST(KernelFault, PartialSubmitSendsTheRestOnceEach)
 {

@@ -390,7 +390,8 @@ KAIO_API int io_ctx_fdsync(struct io_ctx *io_ctx, int fd, void (*sync_cb)(int re
  *    (direct I/O the block layer has, a request running on an io_uring worker), it says so at
  *    once, and this returns -EINPROGRESS without waiting. The kernel still marks the request:
  *    one that an io_uring worker had taken but not yet begun (an fsync, say) then ends with
- *    -ECANCELED after all, in its callback.
+ *    -ECANCELED after all, in its callback. A worker's read that would block (a terminal's)
+ *    waits a moment later: a cancel called again, once completions were processed, stops it.
  * -ENOENT: no such request: its callback already ran, or the key was never issued.
  */
 KAIO_API int io_ctx_cancel(struct io_ctx *io_ctx, int key);
