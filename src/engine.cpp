@@ -954,6 +954,12 @@ void engine::drain()
 	std::uint64_t sent_when_stopped = 0;
 	bool ask_again = false; // a request to stop was running: it may wait now
 	for (;;) {
+		// Only the ring's own thread may send them (IO_CTX_SINGLE_THREAD): they end with
+		// the -EEXIST any call of this thread gets, rather than wait for ever.
+		if (foreign_thread()) [[unlikely]] {
+			while (!queue_.empty())
+				reject_queue_head(-EEXIST);
+		}
 		send_queue();
 		reap_error_ = 0; // only this round's reap counts: an old error may have passed
 		int ran = run_ready();

@@ -34,6 +34,7 @@
 #include "kaio/io_ctx.h"
 #include "support/block_pattern.hpp"
 #include "support/block_writes.hpp"
+#include "support/child_process.hpp"
 #include "support/completion_record.hpp"
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
@@ -48,14 +49,19 @@ namespace {
 using kaio::aligned_buffer;
 using namespace kaio::testing; // the helpers of support/
 
-// Creates an io_uring context in `guard`, or says why the test cannot run.
-int create_uring(context_guard &guard, int capacity, unsigned flags = 0,
-		 int (*wait_cb)(int) = nullptr)
+// Creates an io_uring context in `ctx`, or says why the test cannot run.
+int create_uring_into(io_ctx &ctx, int capacity, unsigned flags = 0, int (*wait_cb)(int) = nullptr)
 {
 	io_ctx_options options = IO_CTX_OPTIONS_INIT;
 	options.backend = IO_CTX_BACKEND_URING;
 	options.flags = flags;
-	return io_ctx_create_opts(&guard.ctx, capacity, wait_cb, &options);
+	return io_ctx_create_opts(&ctx, capacity, wait_cb, &options);
+}
+
+int create_uring(context_guard &guard, int capacity, unsigned flags = 0,
+		 int (*wait_cb)(int) = nullptr)
+{
+	return create_uring_into(guard.ctx, capacity, flags, wait_cb);
 }
 
 #define KAIO_URING_OR_SKIP(guard, capacity, ...)                                                   \
@@ -853,6 +859,43 @@ TEST(UringBackend, SingleThreadContextKeepsTheIssuersQueueFromAnotherThread)
 	ASSERT_EQ(run_until_idle(context.ctx), 0);
 	EXPECT_EQ(queued.calls, 1);
 	EXPECT_EQ(queued.result, static_cast<int>(block));
+}
+
+// Destroyed from another thread with nothing in the kernel, but a request queued: only the ring's
+// thread could send it, so its callback gets -EEXIST, as that thread's calls do, and destroy
+// returns (it waited for ever for a request it could not send). In a child: a hang ends with
+// SIGALRM.
+TEST(UringBackend, SingleThreadContextDestroyedByAnotherThreadEndsItsQueue)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	ASSERT_NO_FATAL_FAILURE(write_patterned(file.fd(), 1, 0));
+	{
+		context_guard probe;
+		KAIO_URING_OR_SKIP(probe, 2, IO_CTX_SINGLE_THREAD);
+	}
+	EXPECT_EQ(in_child([&] {
+			  ::alarm(10);
+			  aligned_buffer data(block);
+			  io_ctx ctx{};
+			  if (create_uring_into(ctx, 2,
+						IO_CTX_SINGLE_THREAD | IO_CTX_DEFER_SUBMIT) != 0)
+				  return std::string("no context\n");
+			  completion first, queued;
+			  if (io_ctx_read(&ctx, file.fd(), data.data(), block, 0, record, &first) <=
+				      0 ||
+			      io_ctx_flush(&ctx) != 1 || run_until_idle(ctx) != 0 ||
+			      io_ctx_read(&ctx, file.fd(), data.data(), block, 0, record,
+					  &queued) <= 0)
+				  return std::string("the first read or the queued one failed\n");
+			  std::thread other([&] { io_ctx_destroy(&ctx); });
+			  other.join();
+			  if (queued.calls != 1 || queued.result != -EEXIST)
+				  return "the queued read's callback ran " +
+					 std::to_string(queued.calls) + " times, with " +
+					 std::to_string(queued.result) + "\n";
+			  return std::string();
+		  }),
+		  "");
 }
 
 // Another thread's poll leaves the issuer's eventfd as it was: drained, the issuer's event loop
