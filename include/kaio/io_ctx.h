@@ -187,7 +187,7 @@ struct io_ctx_options {
 /*
  * Without a wait_cb, wait for completions inside io_getevents, which reaps them in the same
  * call, instead of draining the eventfd and blocking in poll(2): one system call per wait
- * instead of three, which is what a thread that may block (a benchmark, a plain worker thread)
+ * instead of two, which is what a thread that may block (a benchmark, a plain worker thread)
  * wants at low queue depths. Nothing then needs the eventfd until io_ctx_eventfd() is first
  * called: only from then on do completions signal it, which spares the kernel that work (5-8%
  * of the CPU per I/O of 4 KiB reads on tmpfs). With a wait_cb this flag is -EINVAL: waiting
@@ -293,9 +293,10 @@ KAIO_API int io_ctx_flush(struct io_ctx *io_ctx);
  * epoll and the like. Notifications coalesce and are hints, not counts: on readiness call
  * io_ctx_poll() (which drains the eventfd, then reaps), never read the fd yourself. With
  * IO_CTX_WAIT_IN_GETEVENTS the first call attaches it (a change of the context: not while
- * another thread is in a call on it): ask before submitting, since until the requests sent
- * before then are back it stays readable and each io_ctx_poll() signals it again (an event
- * loop, level- or edge-triggered, polls without sleeping).
+ * another thread is in a call on it): ask before submitting, since until the requests sent to
+ * the kernel before then are back it stays readable and each io_ctx_poll() signals it again (an
+ * event loop, level- or edge-triggered, polls without sleeping); those kaio's worker threads
+ * run signal it when they end, as always.
  * On io_uring attaching may fail (-EEXIST: a thread other than the issuer of an
  * IO_CTX_SINGLE_THREAD context asked first).
  */
