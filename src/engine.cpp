@@ -707,10 +707,21 @@ int engine::reap_workers()
 		return 0;
 	int ran = 0;
 	io_event events[reap_batch];
+	// Callbacks may hand requests to the workers that end before the next look (at once with
+	// IO_CTX_SUBMIT_EARLY): take no more than were out when it began, as reap() does, so that
+	// process() comes to an end. Those left signalled the eventfd as they ended, after the
+	// drain that began this call.
+	unsigned budget = on_workers_;
+	unsigned taken = 0;
 	// Forked by a callback, of the batch before too: in the child the threads, and their lock,
 	// are the parent's.
-	for (int got; !forked() && (got = workers_.take(events, reap_batch)) > 0;) {
+	while (taken < budget && !forked()) {
+		auto want = static_cast<int>(std::min<unsigned>(reap_batch, budget - taken));
+		int got = workers_.take(events, want);
+		if (got <= 0)
+			break;
 		on_workers_ -= static_cast<unsigned>(got);
+		taken += static_cast<unsigned>(got);
 		ran += deliver(events, got);
 	}
 	return ran;

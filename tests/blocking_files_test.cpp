@@ -27,6 +27,7 @@
 #include "support/direct_file.hpp"
 #include "support/fault_kernel.hpp"
 #include "support/pipe_pair.hpp"
+#include "support/worker_completions.hpp"
 
 namespace {
 
@@ -85,6 +86,54 @@ bool make_cold_file(int fd, unsigned blocks)
 	if (::fsync(fd) != 0)
 		return false;
 	return ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;
+}
+
+// A callback that reads again (IO_CTX_SUBMIT_EARLY sends it to a worker at once) waits until
+// that read has ended, as a fast worker may have it end: one io_ctx_poll() still runs only the
+// callbacks of the requests out when it began, as io_ctx_poll(3) says, not on and on.
+struct rereading {
+	io_ctx *ctx = nullptr;
+	int fd = -1;
+	std::byte *buffer = nullptr;
+	bool again = true;
+	int callbacks = 0;
+};
+
+void read_again_and_wait_for_it(int /*result*/, void *data)
+{
+	auto *r = static_cast<rereading *>(data);
+	++r->callbacks;
+	if (!r->again)
+		return;
+	EXPECT_GT(io_ctx_read(r->ctx, r->fd, r->buffer, block, 0, read_again_and_wait_for_it, r),
+		  0);
+	// The worker signals the eventfd once the read has ended.
+	pollfd readable{io_ctx_eventfd(r->ctx), POLLIN, 0};
+	EXPECT_EQ(::poll(&readable, 1, 60'000), 1);
+}
+
+TEST(BlockingFiles, PollRunsTheCallbacksOfTheRequestsOutWhenItBegan)
+{
+	KAIO_SKIP_ON_URING("kaio's worker threads are AIO's");
+	constexpr int reads = 8;
+	direct_file buffered(O_RDWR | O_CREAT); // no O_DIRECT: its requests go to the workers
+	ASSERT_GE(buffered.fd(), 0) << buffered.unusable_reason();
+	kaio::aligned_buffer data(block);
+	context_guard guard;
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.flags = IO_CTX_SUBMIT_EARLY;
+	ASSERT_EQ(io_ctx_create_opts(&guard.ctx, 2 * reads, nullptr, &options), 0);
+	rereading reader{&guard.ctx, buffered.fd(), data.data(), true, 0};
+	for (int i = 0; i < reads; ++i)
+		ASSERT_GT(io_ctx_read(&guard.ctx, buffered.fd(), data.data(), block, 0,
+				      read_again_and_wait_for_it, &reader),
+			  0);
+	ASSERT_TRUE(await_worker_completions(io_ctx_eventfd(&guard.ctx), reads));
+	EXPECT_EQ(io_ctx_poll(&guard.ctx), reads);
+	EXPECT_EQ(reader.callbacks, reads);
+	reader.again = false; // or the context's destroy would never end
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	EXPECT_EQ(reader.callbacks, 2 * reads);
 }
 
 TEST(BlockingFiles, BufferedFileRequestsRunOnWorkersWithTheirData)

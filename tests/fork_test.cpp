@@ -29,6 +29,7 @@
 #include "support/direct_file.hpp"
 #include "support/open_descriptors.hpp"
 #include "support/pipe_pair.hpp"
+#include "support/worker_completions.hpp"
 
 namespace {
 
@@ -342,22 +343,6 @@ TEST(Fork, ChildForkedByACallbackLeavesTheParentsCompletionsToTheParent)
 		<< "the child's process() did not answer -ECHILD (status "
 		<< fork_point.child_status << ")";
 	leave_if_lost(guard.ctx);
-}
-
-// Waits until the workers have signalled `count` completions on the context's eventfd, and
-// leaves its counter as it found it, for the library to see.
-bool await_worker_completions(int eventfd, std::uint64_t count)
-{
-	std::uint64_t seen = 0;
-	while (seen < count) {
-		pollfd readable{eventfd, POLLIN, 0};
-		if (::poll(&readable, 1, 60'000) != 1)
-			return false;
-		std::uint64_t more = 0;
-		if (::read(eventfd, &more, sizeof more) == sizeof more)
-			seen += more;
-	}
-	return ::write(eventfd, &seen, sizeof seen) == sizeof seen;
 }
 
 // The same with completions the worker threads hold, more than one reap takes (128): the child
