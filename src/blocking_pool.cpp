@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdint>
 #include <new>
 
@@ -58,16 +60,39 @@ long transfer(const iocb &request, int fd)
 	}
 }
 
+// The bytes a write moves.
+std::size_t bytes_written(const iocb &request)
+{
+	if (has_one_buffer(request))
+		return static_cast<std::size_t>(request.u.c.nbytes);
+	const auto *iov = static_cast<const iovec *>(request.u.c.buf);
+	std::size_t total = 0;
+	for (long i = 0; i < static_cast<long>(request.u.c.nbytes); ++i)
+		total += iov[i].iov_len;
+	return total;
+}
+
+// A regular file or a block device: its requests end when the device answers.
+bool ends_of_itself(int fd)
+{
+	struct stat status {};
+	return ::fstat(fd, &status) == 0 && (S_ISREG(status.st_mode) || S_ISBLK(status.st_mode));
+}
+
 // A pipe, a socket or a character device (a terminal) answers when its peer acts, which may be
 // never, unless it is ready now (data to read, room to write: /dev/zero always is). poll(2)
-// tells without waiting, and finds a file or a block device always ready: their requests end
-// when the device answers.
+// tells without waiting, and finds a file or a block device always ready. Ready to write is
+// not room for all: a pipe with one free page polls as writable, and a longer write then waits
+// for a reader to make more room (four such writes held every worker, and the reads that would
+// have drained their pipes waited behind them for ever). A read takes what is there.
 bool may_wait_for_ever(const iocb &request, int fd)
 {
 	if (!is_read(request) && !is_write(request))
 		return false; // a sync
 	pollfd ready{fd, static_cast<short>(is_read(request) ? POLLIN : POLLOUT), 0};
-	return ::poll(&ready, 1, 0) == 0;
+	if (::poll(&ready, 1, 0) == 0)
+		return true;
+	return is_write(request) && bytes_written(request) > PIPE_BUF && !ends_of_itself(fd);
 }
 
 } // namespace

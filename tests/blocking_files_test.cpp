@@ -21,6 +21,7 @@
 #include "kaio/aligned_buffer.hpp"
 #include "kaio/io_ctx.h"
 #include "support/backend.hpp"
+#include "support/child_process.hpp"
 #include "support/completion_record.hpp"
 #include "support/context_guard.hpp"
 #include "support/context_shorthands.hpp"
@@ -86,6 +87,92 @@ bool make_cold_file(int fd, unsigned blocks)
 	if (::fsync(fd) != 0)
 		return false;
 	return ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;
+}
+
+// A pipe's reader, reading again until it has all that its writer sends.
+struct pipe_reader {
+	io_ctx *ctx = nullptr;
+	int fd = -1;
+	std::byte *buffer = nullptr;
+	std::size_t wanted = 0;
+	std::size_t got = 0;
+	int failed = 0;
+};
+
+void read_the_rest(int result, void *data)
+{
+	auto *r = static_cast<pipe_reader *>(data);
+	if (result <= 0) {
+		r->failed = result < 0 ? result : -EIO;
+		return;
+	}
+	r->got += static_cast<std::size_t>(result);
+	if (r->got < r->wanted && io_ctx_read(r->ctx, r->fd, r->buffer + r->got, r->wanted - r->got,
+					      0, read_the_rest, r) <= 0)
+		r->failed = -EIO;
+}
+
+// More writes than there are workers, each longer than its pipe holds, and then the reads that
+// drain the pipes: a pipe with room polls as writable, but a write longer than the room waits
+// for its reader. Those writes must not take every worker, or the reads wait behind them for ever
+// (the context hung so). In a child: a hang ends with SIGALRM.
+TEST(BlockingFiles, WritesLongerThanTheirPipesLeaveWorkersForTheReaders)
+{
+	KAIO_SKIP_ON_URING("kaio's worker threads are AIO's");
+	EXPECT_EQ(in_child([] {
+			  ::alarm(20);
+			  constexpr int pipes = 6; // more than the 4 workers kept free
+			  constexpr std::size_t pipe_size = 64 * 1024;
+			  constexpr std::size_t length = 2 * pipe_size;
+			  std::vector<int> ends(2 * pipes);
+			  for (int i = 0; i < pipes; ++i) {
+				  if (::pipe2(&ends[2 * static_cast<std::size_t>(i)], O_CLOEXEC) !=
+					      0 ||
+				      ::fcntl(ends[2 * static_cast<std::size_t>(i)], F_SETPIPE_SZ,
+					      pipe_size) < 0)
+					  return std::string("pipes\n");
+			  }
+			  kaio::aligned_buffer out(length);
+			  for (std::size_t i = 0; i < length; ++i)
+				  out.data()[i] = static_cast<std::byte>(i % 241);
+			  std::vector<kaio::aligned_buffer> in;
+			  for (int i = 0; i < pipes; ++i)
+				  in.emplace_back(length);
+			  io_ctx ctx{};
+			  if (io_ctx_create(&ctx, 4 * pipes, nullptr) != 0)
+				  return std::string("no context\n");
+			  std::vector<completion> writes(pipes);
+			  std::vector<pipe_reader> readers(pipes);
+			  for (std::size_t i = 0; i < pipes; ++i)
+				  if (io_ctx_write(&ctx, ends[2 * i + 1], out.data(), length, 0,
+						   record, &writes[i]) <= 0)
+					  return std::string("a write was refused\n");
+			  for (std::size_t i = 0; i < pipes; ++i) {
+				  readers[i] = {&ctx, ends[2 * i], in[i].data(), length, 0, 0};
+				  if (io_ctx_read(&ctx, ends[2 * i], in[i].data(), length, 0,
+						  read_the_rest, &readers[i]) <= 0)
+					  return std::string("a read was refused\n");
+			  }
+			  if (run_until_idle(ctx) != 0)
+				  return std::string("process failed\n");
+			  io_ctx_destroy(&ctx);
+			  std::string failures;
+			  for (std::size_t i = 0; i < pipes; ++i) {
+				  if (writes[i].calls != 1 ||
+				      writes[i].result != static_cast<int>(length))
+					  failures += "write " + std::to_string(i) +
+						      " ended with " +
+						      std::to_string(writes[i].result) + "\n";
+				  if (readers[i].failed != 0 || readers[i].got != length ||
+				      std::memcmp(in[i].data(), out.data(), length) != 0)
+					  failures += "read " + std::to_string(i) +
+						      " did not get it all\n";
+			  }
+			  for (int fd : ends)
+				  ::close(fd);
+			  return failures;
+		  }),
+		  "");
 }
 
 // A callback that reads again (IO_CTX_SUBMIT_EARLY sends it to a worker at once) waits until
