@@ -727,6 +727,18 @@ int engine::reap_workers()
 	return ran;
 }
 
+// Waits in poll(2) until a worker has finished one of ours, and runs the callbacks of what they
+// finished. The eventfd is drained first: left readable by a completion already taken, poll
+// would return at once, again and again, while the rest ran on.
+int engine::wait_for_workers()
+{
+	drain_eventfd();
+	if (int ran = reap_workers(); ran > 0)
+		return ran;
+	poll_eventfd();
+	return reap_workers();
+}
+
 // noexcept: a callback that throws ends the program, as a throwing destructor would.
 // Without waiting: from the ring when we can read it (AIO's, or the backend's own), else
 // through io_getevents.
@@ -1053,8 +1065,8 @@ bool engine::ends_of_itself(int fd) noexcept
 void engine::abandon_kernel(int error)
 {
 	// The workers finish theirs, delivered as usual.
-	for (reap_workers(); on_workers_ > 0 && !forked(); reap_workers())
-		poll_eventfd();
+	while (on_workers_ > 0 && !forked())
+		wait_for_workers();
 	if (forked()) [[unlikely]]
 		return; // a callback forked: the workers, and the kernel context, are the parent's
 	kernel_.destroy(kernel_context_);
@@ -1076,10 +1088,8 @@ int engine::reap_blocking(const timespec *limit)
 		note_reap_error(-ECHILD);
 		return 0;
 	}
-	if (in_kernel_ == on_workers_) { // only the workers can finish what is left
-		poll_eventfd();
-		return reap_workers();
-	}
+	if (in_kernel_ == on_workers_) // only the workers can finish what is left
+		return wait_for_workers();
 	io_event events[reap_batch];
 	++stats_.getevents_calls;
 	// The seam's getevents takes a writable timespec, as io_getevents does; it is not changed.

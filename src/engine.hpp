@@ -116,6 +116,7 @@ private:
 	int to_worker(iocb &block, int done) noexcept;
 	bool refuses_nowait(iocb &block) noexcept;
 	int reap_workers();
+	int wait_for_workers();
 	bool retried_without_nowait(request_slot &slot, int &result) noexcept;
 	bool continued_on_worker(iocb &block, int done) noexcept;
 	bool short_read_is_final(const iocb &block, int done) noexcept;

@@ -6,15 +6,20 @@
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "io_ctx_internal.hpp"
@@ -28,6 +33,7 @@
 #include "support/direct_file.hpp"
 #include "support/fault_kernel.hpp"
 #include "support/pipe_pair.hpp"
+#include "support/wait_callbacks.hpp"
 #include "support/worker_completions.hpp"
 
 namespace {
@@ -170,6 +176,85 @@ TEST(BlockingFiles, WritesLongerThanTheirPipesLeaveWorkersForTheReaders)
 			  }
 			  for (int fd : ends)
 				  ::close(fd);
+			  return failures;
+		  }),
+		  "");
+}
+
+// Whether thread `tid` of this process sleeps now (state S: in poll(2), say), sampled every
+// millisecond for up to ten seconds. A thread that spins on a readable fd never does.
+bool comes_to_sleep(pid_t tid)
+{
+	std::string path = "/proc/self/task/" + std::to_string(tid) + "/stat";
+	for (int look = 0; look < 10'000; ++look) {
+		std::ifstream stat(path);
+		std::string line;
+		std::getline(stat, line);
+		std::size_t after_name = line.rfind(") ");
+		if (after_name != std::string::npos && line[after_name + 2] == 'S')
+			return true;
+		timespec millisecond{0, 1'000'000};
+		::nanosleep(&millisecond, nullptr);
+	}
+	return false;
+}
+
+// Reads of pipes whose callbacks another thread watches.
+struct watched_reads {
+	std::atomic<int> ended{0};
+	std::atomic<bool> all_whole{true};
+};
+
+void count_ended(int result, void *data)
+{
+	auto *reads = static_cast<watched_reads *>(data);
+	if (result != 4)
+		reads->all_whole = false;
+	++reads->ended;
+}
+
+// Destroy after wait_cb has failed waits in poll(2) for what the workers still run (reads of
+// idle pipes here): after each completion it sleeps again, rather than spin at full speed on an
+// eventfd left readable until the last read ends (it spun, 34,000 polls in 1.6 s). Another
+// thread writes to the first pipe once the destroying thread sleeps, then, once that read's
+// callback has run, to the second once it sleeps again.
+TEST(BlockingFiles, DestroyWaitingForWorkersSleepsBetweenTheirCompletions)
+{
+	KAIO_SKIP_ON_URING("kaio's worker threads are AIO's");
+	EXPECT_EQ(in_child([] {
+			  ::alarm(30);
+			  pipe_pair first, second;
+			  kaio::aligned_buffer data(2 * block);
+			  watched_reads reads;
+			  reset_waits(-EINTR);
+			  io_ctx ctx{};
+			  if (io_ctx_create(&ctx, 4, wait_answering) != 0 ||
+			      io_ctx_read(&ctx, first.read_end(), data.data(), block, 0,
+					  count_ended, &reads) <= 0 ||
+			      io_ctx_read(&ctx, second.read_end(), data.data() + block, block, 0,
+					  count_ended, &reads) <= 0)
+				  return std::string("no context, or a read refused\n");
+			  auto destroying = static_cast<pid_t>(::syscall(SYS_gettid));
+			  std::string failures;
+			  std::thread writer([&] {
+				  int expected = 0;
+				  for (const pipe_pair *pipe : {&first, &second}) {
+					  while (reads.ended < expected) {
+						  timespec millisecond{0, 1'000'000};
+						  ::nanosleep(&millisecond, nullptr);
+					  }
+					  if (!comes_to_sleep(destroying))
+						  failures += "destroy did not sleep: it spun\n";
+					  if (::write(pipe->write_end(), "data", 4) != 4)
+						  failures += "a write to a pipe failed\n";
+					  ++expected;
+				  }
+			  });
+			  io_ctx_destroy(&ctx);
+			  writer.join();
+			  if (reads.ended != 2 || !reads.all_whole)
+				  failures +=
+					  "the reads did not end, once each, with their 4 bytes\n";
 			  return failures;
 		  }),
 		  "");
