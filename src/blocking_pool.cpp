@@ -154,19 +154,25 @@ int blocking_pool::run(iocb *request, int done) noexcept
 
 void blocking_pool::abandon_after_fork() noexcept
 {
-	for (std::thread &worker : workers_)
-		worker.detach(); // only forgets the handle: the thread it names is not in this
-				 // process
-	workers_.clear();
-	running_ = 0;
-	open_ended_ = 0;
-	ended_.clear();
-	// The child's copies of the mutex and the condition variable still record the parent's
-	// threads (as owner, as waiters), which never run here: glibc's pthread_cond_destroy
-	// would wait for those waiters forever. Fresh ones, made over them (their destructors
-	// need not run), are what the members' destructors end instead.
+	// Fresh members are made over the child's copies, whose destructors must not run (what
+	// they held is lost, a bounded leak in the child):
+	// - The thread handles name the parent's threads, which are not in this process: a detach
+	//   or a join would act on whatever thread of this process glibc has since given their
+	//   descriptors (it reuses them), one of the caller's own.
+	// - A worker may have been changing a container, under the lock, as the fork copied it: its
+	//   copy may hold a buffer already freed.
+	// - The mutex and the condition variable still record the parent's threads (as owner, as
+	//   waiters), which never run here: glibc's pthread_cond_destroy would wait for those
+	//   waiters for ever.
+	::new (&workers_) std::vector<std::thread>();
+	::new (&ended_) std::vector<std::thread::id>();
+	::new (&waiting_) std::deque<job>();
+	::new (&finished_) std::deque<io_event>();
 	::new (&mutex_) std::mutex();
 	::new (&wake_) std::condition_variable();
+	running_ = 0;
+	open_ended_ = 0;
+	starting_ = 0;
 }
 
 int blocking_pool::take(io_event *out, int max)

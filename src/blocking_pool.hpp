@@ -44,7 +44,10 @@ public:
 	int run(iocb *request, int done) noexcept;
 	// Moves up to `max` finished requests' events into `out`, without waiting; how many.
 	int take(io_event *out, int max);
-	// In a fork child: the threads stayed in the parent; forget them without joining.
+	// In a fork child: the threads stayed in the parent; forget them, and all else, without a
+	// call on them. Their duplicated descriptors stay open in the child until it execs (they
+	// are O_CLOEXEC) or exits: closing them would trust a copy of the job lists that a worker
+	// may have been changing as the fork copied it.
 	void abandon_after_fork() noexcept;
 
 private:

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -172,6 +173,52 @@ TEST(Fork, ChildDestroysAContextWhoseWorkerThreadsStartedInTheParent)
 	EXPECT_EQ(before.result, block_result);
 	EXPECT_EQ(after.result, block_result);
 	EXPECT_EQ(std::memcmp(into.data(), patterned(2, 6).data(), into.size()), 0);
+}
+
+// A child that makes threads of its own (a context of its own, as io_ctx.h advises, and a thread
+// of the application's) and then destroys the parent's context, whose worker threads stayed in
+// the parent: their handles are forgotten, not detached, for glibc gives a dead thread's
+// descriptor to the child's new ones (a detach there made the child's own joins fail: EINVAL,
+// std::terminate).
+TEST(Fork, ChildWithThreadsOfItsOwnDestroysAContextWhoseWorkersStartedInTheParent)
+{
+	KAIO_SKIP_ON_URING("io_uring runs buffered reads itself, without worker threads");
+#if defined(__SANITIZE_THREAD__)
+	GTEST_SKIP() << "ThreadSanitizer cannot start threads in the child of a threaded process";
+#endif
+	direct_file buffered(O_RDWR | O_CREAT); // no O_DIRECT: its requests go to the workers
+	if (!buffered.unusable_reason().empty())
+		GTEST_SKIP() << buffered.unusable_reason();
+	ASSERT_NO_FATAL_FAILURE(write_patterned(buffered.fd(), 2, 7));
+	aligned_buffer into(2 * block);
+	context_guard guard;
+	ASSERT_EQ(io_ctx_create(&guard.ctx, 4, nullptr), 0);
+	completion before;
+	ASSERT_GT(io_ctx_read(&guard.ctx, buffered.fd(), into.data(), block, 0, record, &before),
+		  0);
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	ASSERT_EQ(stats_of(guard.ctx).worker_requests, 1u);
+
+	EXPECT_EQ(in_child([&] {
+			  ::alarm(10);
+			  io_ctx own{};
+			  completion mine;
+			  if (io_ctx_create(&own, 4, nullptr) != 0 ||
+			      io_ctx_read(&own, buffered.fd(), into.data() + block, block,
+					  offset_of(1), record, &mine) <= 0 ||
+			      run_until_idle(own) != 0)
+				  return std::string("the child's own context failed\n");
+			  bool ran = false;
+			  std::thread application([&ran] { ran = true; });
+			  io_ctx_destroy(&guard.ctx);
+			  application.join();   // failed with EINVAL, std::terminate
+			  io_ctx_destroy(&own); // joins its workers: aborted likewise
+			  if (!ran || mine.result != block_result)
+				  return std::string("the child's own work did not run\n");
+			  return std::string();
+		  }),
+		  "");
+	EXPECT_EQ(before.result, block_result);
 }
 
 // How many io_uring rings this process holds.
