@@ -609,8 +609,24 @@ int engine::deliver(const io_event *events, int count) noexcept
 		finish(slot, result);
 	}
 	--callback_depth_;
-	delivering_ = batch.outer;
+	if (delivering_ == &batch) [[likely]]
+		delivering_ = batch.outer;
+	else
+		unlink_delivery(batch);
 	return ran;
+}
+
+// Takes a batch that is not the innermost out of the chain. Fibers of the caller's, parked in
+// wait_cb inside callbacks of two deliveries, may resume in another order than they parked: the
+// outer delivery then ends first, and must not take the inner one, still running, with it.
+void engine::unlink_delivery(const delivery &batch) noexcept
+{
+	for (delivery *inner = delivering_; inner != nullptr; inner = inner->outer) {
+		if (inner->outer == &batch) {
+			inner->outer = batch.outer;
+			return;
+		}
+	}
 }
 
 // A request that failed, or stopped short, because it carried RWF_NOWAIT runs again (or on),

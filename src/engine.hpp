@@ -134,6 +134,7 @@ private:
 	void defer(request_slot &slot, int result) noexcept;
 	struct delivery;
 	void defer_batch(delivery &batch, int &ran) noexcept;
+	void unlink_delivery(const delivery &batch) noexcept;
 	int run_deferred() noexcept;
 	void complete(request_slot &slot, int result) noexcept; // finish() as a callback run
 	int cancel_in_kernel(request_slot &slot);
@@ -231,9 +232,9 @@ private:
 	struct delivery {
 		const io_event *next;
 		const io_event *end;
-		const delivery *outer;
+		delivery *outer;
 	};
-	const delivery *delivering_ = nullptr;
+	delivery *delivering_ = nullptr;
 	int direct_slot_ = -1; // the request a direct submit() is sending, whose error it returns
 	int direct_error_ = 0;
 	context_stats stats_;
