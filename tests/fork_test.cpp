@@ -139,24 +139,40 @@ TEST(Fork, ChildGetsEchildAndParentsRequestsComplete)
 	EXPECT_EQ(stats.completed, blocks);
 }
 
+// A context whose worker threads have started: one buffered read of a file of two blocks
+// (written with pattern `seed`), done.
+struct context_with_workers {
+	direct_file buffered{O_RDWR | O_CREAT}; // no O_DIRECT: its requests go to the workers
+	aligned_buffer into{2 * block};
+	context_guard guard;
+	completion before;
+
+	void start(int seed)
+	{
+		ASSERT_NO_FATAL_FAILURE(write_patterned(buffered.fd(), 2, seed));
+		ASSERT_EQ(io_ctx_create(&guard.ctx, 4, nullptr), 0);
+		ASSERT_GT(io_ctx_read(&guard.ctx, buffered.fd(), into.data(), block, 0, record,
+				      &before),
+			  0);
+		ASSERT_EQ(run_until_idle(guard.ctx), 0);
+		ASSERT_EQ(stats_of(guard.ctx).worker_requests, 1u);
+	}
+};
+
 // A context whose worker threads ran in the parent: they stay there, idle in their condition
 // variable, and the child's copy of it still counts them as waiters. Destroy in the child must
 // free its copy without waiting for threads that do not exist there.
 TEST(Fork, ChildDestroysAContextWhoseWorkerThreadsStartedInTheParent)
 {
 	KAIO_SKIP_ON_URING("io_uring runs buffered reads itself, without worker threads");
-	direct_file buffered(O_RDWR | O_CREAT); // no O_DIRECT: its requests go to the workers
-	if (!buffered.unusable_reason().empty())
-		GTEST_SKIP() << buffered.unusable_reason();
-	ASSERT_NO_FATAL_FAILURE(write_patterned(buffered.fd(), 2, 6));
-	aligned_buffer into(2 * block);
-	context_guard guard;
-	ASSERT_EQ(io_ctx_create(&guard.ctx, 4, nullptr), 0);
-	completion before;
-	ASSERT_GT(io_ctx_read(&guard.ctx, buffered.fd(), into.data(), block, 0, record, &before),
-		  0);
-	ASSERT_EQ(run_until_idle(guard.ctx), 0);
-	ASSERT_EQ(stats_of(guard.ctx).worker_requests, 1u);
+	context_with_workers started;
+	if (!started.buffered.unusable_reason().empty())
+		GTEST_SKIP() << started.buffered.unusable_reason();
+	ASSERT_NO_FATAL_FAILURE(started.start(6));
+	direct_file &buffered = started.buffered;
+	aligned_buffer &into = started.into;
+	context_guard &guard = started.guard;
+	completion &before = started.before;
 
 	EXPECT_EQ(in_child([&] {
 			  ::alarm(10); // a destroy that waits is killed by SIGALRM, not awaited
@@ -186,18 +202,14 @@ TEST(Fork, ChildWithThreadsOfItsOwnDestroysAContextWhoseWorkersStartedInTheParen
 #if defined(__SANITIZE_THREAD__)
 	GTEST_SKIP() << "ThreadSanitizer cannot start threads in the child of a threaded process";
 #endif
-	direct_file buffered(O_RDWR | O_CREAT); // no O_DIRECT: its requests go to the workers
-	if (!buffered.unusable_reason().empty())
-		GTEST_SKIP() << buffered.unusable_reason();
-	ASSERT_NO_FATAL_FAILURE(write_patterned(buffered.fd(), 2, 7));
-	aligned_buffer into(2 * block);
-	context_guard guard;
-	ASSERT_EQ(io_ctx_create(&guard.ctx, 4, nullptr), 0);
-	completion before;
-	ASSERT_GT(io_ctx_read(&guard.ctx, buffered.fd(), into.data(), block, 0, record, &before),
-		  0);
-	ASSERT_EQ(run_until_idle(guard.ctx), 0);
-	ASSERT_EQ(stats_of(guard.ctx).worker_requests, 1u);
+	context_with_workers started;
+	if (!started.buffered.unusable_reason().empty())
+		GTEST_SKIP() << started.buffered.unusable_reason();
+	ASSERT_NO_FATAL_FAILURE(started.start(7));
+	direct_file &buffered = started.buffered;
+	aligned_buffer &into = started.into;
+	context_guard &guard = started.guard;
+	completion &before = started.before;
 
 	EXPECT_EQ(in_child([&] {
 			  ::alarm(10);
