@@ -199,8 +199,10 @@ TEST(Fork, ChildDestroysAContextWhoseWorkerThreadsStartedInTheParent)
 TEST(Fork, ChildWithThreadsOfItsOwnDestroysAContextWhoseWorkersStartedInTheParent)
 {
 	KAIO_SKIP_ON_URING("io_uring runs buffered reads itself, without worker threads");
-#if defined(__SANITIZE_THREAD__)
-	GTEST_SKIP() << "ThreadSanitizer cannot start threads in the child of a threaded process";
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+	// TSan refuses; ASan's allocator may keep a lock a parent thread held at the fork, and the
+	// child's new threads then wait on it for ever (5 runs in 15 here), where glibc's does not.
+	GTEST_SKIP() << "the sanitizers cannot start threads in the child of a threaded process";
 #endif
 	context_with_workers started;
 	if (!started.buffered.unusable_reason().empty())
