@@ -169,26 +169,22 @@ TEST(Fork, ChildDestroysAContextWhoseWorkerThreadsStartedInTheParent)
 	if (!started.buffered.unusable_reason().empty())
 		GTEST_SKIP() << started.buffered.unusable_reason();
 	ASSERT_NO_FATAL_FAILURE(started.start(6));
-	direct_file &buffered = started.buffered;
-	aligned_buffer &into = started.into;
-	context_guard &guard = started.guard;
-	completion &before = started.before;
 
 	EXPECT_EQ(in_child([&] {
 			  ::alarm(10); // a destroy that waits is killed by SIGALRM, not awaited
-			  io_ctx_destroy(&guard.ctx);
+			  io_ctx_destroy(&started.guard.ctx);
 			  return std::string();
 		  }),
 		  "");
 
 	completion after;
-	ASSERT_GT(io_ctx_read(&guard.ctx, buffered.fd(), into.data() + block, block, offset_of(1),
-			      record, &after),
+	ASSERT_GT(io_ctx_read(&started.guard.ctx, started.buffered.fd(),
+			      started.into.data() + block, block, offset_of(1), record, &after),
 		  0);
-	ASSERT_EQ(run_until_idle(guard.ctx), 0);
-	EXPECT_EQ(before.result, block_result);
+	ASSERT_EQ(run_until_idle(started.guard.ctx), 0);
+	EXPECT_EQ(started.before.result, block_result);
 	EXPECT_EQ(after.result, block_result);
-	EXPECT_EQ(std::memcmp(into.data(), patterned(2, 6).data(), into.size()), 0);
+	EXPECT_EQ(std::memcmp(started.into.data(), patterned(2, 6).data(), started.into.size()), 0);
 }
 
 // A child that makes threads of its own (a context of its own, as io_ctx.h advises, and a thread
@@ -208,23 +204,19 @@ TEST(Fork, ChildWithThreadsOfItsOwnDestroysAContextWhoseWorkersStartedInTheParen
 	if (!started.buffered.unusable_reason().empty())
 		GTEST_SKIP() << started.buffered.unusable_reason();
 	ASSERT_NO_FATAL_FAILURE(started.start(7));
-	direct_file &buffered = started.buffered;
-	aligned_buffer &into = started.into;
-	context_guard &guard = started.guard;
-	completion &before = started.before;
 
 	EXPECT_EQ(in_child([&] {
 			  ::alarm(10);
 			  io_ctx own{};
 			  completion mine;
 			  if (io_ctx_create(&own, 4, nullptr) != 0 ||
-			      io_ctx_read(&own, buffered.fd(), into.data() + block, block,
-					  offset_of(1), record, &mine) <= 0 ||
+			      io_ctx_read(&own, started.buffered.fd(), started.into.data() + block,
+					  block, offset_of(1), record, &mine) <= 0 ||
 			      run_until_idle(own) != 0)
 				  return std::string("the child's own context failed\n");
 			  bool ran = false;
 			  std::thread application([&ran] { ran = true; });
-			  io_ctx_destroy(&guard.ctx);
+			  io_ctx_destroy(&started.guard.ctx);
 			  application.join();   // failed with EINVAL, std::terminate
 			  io_ctx_destroy(&own); // joins its workers: aborted likewise
 			  if (!ran || mine.result != block_result)
@@ -232,7 +224,7 @@ TEST(Fork, ChildWithThreadsOfItsOwnDestroysAContextWhoseWorkersStartedInTheParen
 			  return std::string();
 		  }),
 		  "");
-	EXPECT_EQ(before.result, block_result);
+	EXPECT_EQ(started.before.result, block_result);
 }
 
 // How many io_uring rings this process holds.
