@@ -510,25 +510,24 @@ private:
 	// The CQE of the cancel tagged `tag` is taken: an -EALREADY it answered may not hold now.
 	static void forget_running_answer(uring_context &uring, std::uint64_t tag) noexcept
 	{
-		auto &refused = uring.refused_cancels;
-		auto found =
-			std::find_if(refused.begin(), refused.end(),
-				     [tag](const uring_context::refused_cancel &known) {
-					     return known.tag == tag && known.answer == -EALREADY;
-				     });
-		if (found != refused.end()) {
-			*found = refused.back();
-			refused.pop_back();
-		}
+		forget_refused_if(uring, [tag](const uring_context::refused_cancel &known) {
+			return known.tag == tag && known.answer == -EALREADY;
+		});
 	}
 
 	static void forget_refused_cancel(uring_context &uring, const iocb *completed) noexcept
 	{
+		forget_refused_if(uring, [completed](const uring_context::refused_cancel &known) {
+			return known.request == completed;
+		});
+	}
+
+	// Removes the one answer `matches` (a request has at most one), without keeping order.
+	template <class Matches>
+	static void forget_refused_if(uring_context &uring, Matches matches) noexcept
+	{
 		auto &refused = uring.refused_cancels;
-		auto found = std::find_if(refused.begin(), refused.end(),
-					  [completed](const uring_context::refused_cancel &known) {
-						  return known.request == completed;
-					  });
+		auto found = std::find_if(refused.begin(), refused.end(), matches);
 		if (found != refused.end()) {
 			*found = refused.back();
 			refused.pop_back();
