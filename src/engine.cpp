@@ -853,7 +853,11 @@ int engine::wait_for_completion() noexcept
 	++stats_.waits;
 	if (wait_) {
 		++waits_running_;
+		// A fiber runtime's wait_cb runs other fibers, whose process() calls are frames of
+		// theirs, not this wait's: they run what they reap (see deferring_).
+		int deferring = std::exchange(deferring_, 0);
 		int rc = wait_(eventfd_);
+		deferring_ = deferring;
 		--waits_running_;
 		return rc < 0 ? rc : 0;
 	}

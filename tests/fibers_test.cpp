@@ -145,4 +145,97 @@ TEST(Fibers, WaitsThatEndOutOfOrderLeaveEachOthersDeliveriesWhole)
 		  "");
 }
 
+// A's callback submits into a full context and parks in wait_cb, waiting for a slot. B's own
+// request then completes, and B's process() must run B's callback: B's loop waits for it, and a
+// runtime that resumes A only once B yields would otherwise never resume A. (What completed was
+// kept for later, as if it had completed inside A's wait, though B's process() is a frame of
+// B's: B's loop then spun or slept with its callback due.)
+struct full_context_scene {
+	two_fibers fibers;
+	pipe_pair a_first, a_second, a_third, b_own;
+	bool b_done = false;
+	int b_calls = 0; // of io_ctx_process() by B's loop
+};
+
+full_context_scene *full_scene = nullptr;
+
+// Two reads more, into a context of two slots: the first takes the slot this read left, the
+// second waits for one.
+void submit_two_more(int /*result*/, void * /*data*/)
+{
+	full_context_scene &f = *full_scene;
+	two_fibers &s = f.fibers;
+	if (io_ctx_read(&s.ctx, f.a_second.read_end(), s.buffer(1), length, 0, nothing, nullptr) <=
+		    0 ||
+	    io_ctx_read(&s.ctx, f.a_third.read_end(), s.buffer(2), length, 0, nothing, nullptr) <=
+		    0)
+		s.failures += "a submission from A's callback failed\n";
+}
+
+void b_is_done(int /*result*/, void * /*data*/)
+{
+	full_scene->b_done = true;
+}
+
+void fiber_a_fills()
+{
+	full_context_scene &f = *full_scene;
+	two_fibers &s = f.fibers;
+	io_ctx_read(&s.ctx, f.a_first.read_end(), s.buffer(0), length, 0, submit_two_more, nullptr);
+	if (io_ctx_process(&s.ctx) < 0)
+		s.failures += "A's process() failed\n";
+	s.ended[0] = true;
+}
+
+void fiber_b_loops()
+{
+	full_context_scene &f = *full_scene;
+	two_fibers &s = f.fibers;
+	io_ctx_read(&s.ctx, f.b_own.read_end(), s.buffer(3), length, 0, b_is_done, nullptr);
+	while (!f.b_done && f.b_calls < 100) {
+		++f.b_calls;
+		if (io_ctx_process(&s.ctx) < 0)
+			s.failures += "B's process() failed\n";
+	}
+	s.ended[1] = true;
+}
+
+TEST(Fibers, ProcessRunsItsOwnCallbacksWhileAnotherFiberWaitsForASlot)
+{
+	EXPECT_EQ(in_child([] {
+			  ::alarm(30);
+			  full_context_scene f;
+			  two_fibers &s = f.fibers;
+			  full_scene = &f;
+			  scene = &s;
+			  if (io_ctx_create(&s.ctx, 2, park) != 0)
+				  return std::string("no context\n");
+			  s.make(0, fiber_a_fills);
+			  s.make(1, fiber_b_loops);
+			  s.resume(0); // A sends a read and parks
+			  s.resume(1); // B sends one, the context is full, and B parks
+			  s.feed(f.a_first);
+			  s.resume(0); // A's callback waits for a slot and parks
+			  s.feed(f.b_own);
+			  s.resume(1); // B's request is done
+			  if (!f.b_done)
+				  s.failures +=
+					  "B's callback had not run when B parked again, after " +
+					  std::to_string(f.b_calls) +
+					  " calls of io_ctx_process()\n";
+			  s.feed(f.a_second);
+			  for (int turn = 0; turn < 4 && !(s.ended[0] && s.ended[1]); ++turn) {
+				  for (int fiber : {0, 1})
+					  if (!s.ended[static_cast<std::size_t>(fiber)])
+						  s.resume(fiber);
+			  }
+			  if (!s.ended[0] || !s.ended[1])
+				  s.failures += "a fiber did not end\n";
+			  s.feed(f.a_third);
+			  io_ctx_destroy(&s.ctx);
+			  return s.failures;
+		  }),
+		  "");
+}
+
 } // namespace
