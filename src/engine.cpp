@@ -406,7 +406,7 @@ void engine::screen_batch() noexcept
 			(void)refused.needs_worker(*block);
 		return;
 	}
-	direct_files direct;
+	batch_status_flags flags;
 	bool screen_nowait = nowait_refused_.any();
 	int last_fd = -1; // no request has a negative fd: validate() refuses it
 	bool last_fd_is_direct = true;
@@ -414,7 +414,7 @@ void engine::screen_batch() noexcept
 	for (iocb *block : queue_) {
 		if (routes_blocking_files_ && block->aio_fildes != last_fd) { // see batch_memo.hpp
 			last_fd = block->aio_fildes;
-			last_fd_is_direct = direct.is_direct(last_fd);
+			last_fd_is_direct = opened_direct(flags(last_fd));
 		}
 		bool blocking =
 			!last_fd_is_direct || (screen_nowait && refused.needs_worker(*block));

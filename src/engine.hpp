@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "blocking_pool.hpp"
-#include "direct_files.hpp"
 #include "file_devices.hpp"
+#include "file_status_flags.hpp"
 #include "fixed_vector.hpp"
 #include "kaio/inplace_function.hpp"
 #include "kaio/operation.hpp"

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "daemon_files.hpp"
-#include "page_cache_syncs.hpp"
+#include "file_status_flags.hpp"
 #include "registered_buffers.hpp"
 #include "request_kind.hpp"
 
@@ -42,7 +42,7 @@ struct uring_context {
 	registered_buffers buffers;
 	// What registration says of an fd: its index in the kernel's table (-1: not registered),
 	// whether a FUSE daemon serves its file, and whether it was opened with O_DSYNC or O_SYNC
-	// (page_cache_syncs.hpp), asked once then.
+	// (file_status_flags.hpp), asked once then.
 	struct registered_file {
 		int index = -1;
 		bool on_daemon = false;
@@ -94,7 +94,7 @@ struct uring_context {
 // What one batch asks of its descriptors, each once.
 struct batch_answers {
 	daemon_files daemon;
-	page_cache_syncs syncs;
+	batch_status_flags flags;
 };
 
 uring_context &context_of(io_context_t context)
@@ -417,7 +417,7 @@ private:
 
 	// Whether a request goes with IOSQE_ASYNC, straight to io_uring's workers, so that
 	// io_uring_enter does not wait for it: one on a file a FUSE daemon may serve
-	// (daemon_files.hpp), or a write that would sync the page cache (page_cache_syncs.hpp),
+	// (daemon_files.hpp), or a write that would sync the page cache (file_status_flags.hpp),
 	// unless the context's files are all O_DIRECT (IO_CTX_DIRECT_ONLY). Known since
 	// registration, or asked once per descriptor and batch.
 	bool goes_async(const uring_context &uring, const iocb &request,
@@ -428,7 +428,8 @@ private:
 		if (fixed != nullptr ? fixed->on_daemon : answers.daemon.served_by_daemon(fd))
 			return true;
 		return !direct_only_ && is_write(request) &&
-		       (fixed == nullptr || fixed->opened_sync) && answers.syncs.on_write(fd);
+		       (fixed == nullptr || fixed->opened_sync) &&
+		       syncs_page_cache(answers.flags(fd));
 	}
 
 	static void prepare_data(uring_context &uring, io_uring_sqe &sqe, bool read, int fd,
