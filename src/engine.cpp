@@ -111,12 +111,11 @@ engine::~engine()
 	if (forked()) {
 		// The kernel context and the requests in it are the parent's, and so are the
 		// worker threads, which do not exist in this process. An io_uring ring reached the
-		// child as its copies of the ring's fd and mappings: closing and unmapping those
-		// leaves the parent's ring as it is, and keeps the child from holding it (and the
-		// files and buffers registered with it) for as long as the child lives.
+		// child as its copies of the ring's fd and mappings: letting go of those leaves the
+		// parent's ring as it is, and keeps the child from holding it (and the files and
+		// buffers registered with it) for as long as the child lives.
 		workers_.abandon_after_fork();
-		if (backend_ == kaio::backend::uring)
-			kernel_.destroy(kernel_context_);
+		kernel_.forget_after_fork(kernel_context_);
 		::close(eventfd_);
 		return;
 	}

@@ -146,12 +146,29 @@ public:
 		return 0;
 	}
 
+	// The kernel takes a ring down on a worker of its own, some milliseconds after the last
+	// close: the buffers registered with it would stay pinned until then, counted against
+	// RLIMIT_MEMLOCK (a loop that creates a context and registers the same buffers failed 194
+	// times in 200), and its files open (a pipe's reader saw no end of file once the writer
+	// closed its end). They go first, at once: nothing is in flight any more.
 	int destroy(io_context_t context) override
 	{
-		uring_context *owned = &context_of(context);
-		io_uring_queue_exit(&owned->ring); // also unregisters buffers, files and eventfd
-		delete owned;
+		uring_context &owned = context_of(context);
+		if (!owned.buffers.empty())
+			io_uring_unregister_buffers(&owned.ring);
+		if (!owned.files.empty())
+			io_uring_unregister_files(&owned.ring);
+		forget_after_fork(context);
 		return 0;
+	}
+
+	// Closing the child's copy of the ring's fd and unmapping its copies of the rings leaves
+	// the parent's ring as it is.
+	void forget_after_fork(io_context_t context) override
+	{
+		uring_context *owned = &context_of(context);
+		io_uring_queue_exit(&owned->ring);
+		delete owned;
 	}
 
 	int submit(io_context_t context, long count, iocb **requests) override

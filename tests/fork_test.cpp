@@ -29,6 +29,7 @@
 #include "support/context_shorthands.hpp"
 #include "support/direct_file.hpp"
 #include "support/open_descriptors.hpp"
+#include "support/pinned_pages.hpp"
 #include "support/pipe_pair.hpp"
 #include "support/worker_completions.hpp"
 
@@ -255,6 +256,28 @@ TEST(Fork, ChildDestroyOfAnIoUringContextClosesItsCopyOfTheRing)
 		  }),
 		  "");
 	EXPECT_EQ(uring_fds_open(), before) << "the parent's ring must stay";
+}
+
+// The child's copy of the ring is the parent's ring: the child's destroy lets go of its copy and
+// leaves what the parent registered with the ring in place.
+TEST(Fork, ChildDestroyOfAnIoUringContextLeavesTheParentsRegisteredBuffers)
+{
+	context_guard guard;
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.backend = IO_CTX_BACKEND_URING;
+	if (int rc = io_ctx_create_opts(&guard.ctx, 4, nullptr, &options); rc < 0)
+		GTEST_SKIP() << "io_uring refused here: " << std::strerror(-rc);
+	aligned_buffer pool(1 << 20);
+	iovec registered{pool.data(), pool.size()};
+	ASSERT_EQ(io_ctx_register_buffers(&guard.ctx, &registered, 1), 0);
+	long pinned = pinned_kib();
+	ASSERT_GE(pinned, 1024) << "registration pins the buffer";
+	EXPECT_EQ(in_child([&] {
+			  io_ctx_destroy(&guard.ctx);
+			  return std::string();
+		  }),
+		  "");
+	EXPECT_EQ(pinned_kib(), pinned) << "the child's destroy unregistered the parent's buffer";
 }
 
 TEST(Fork, CppContextInChildAnswersEchild)

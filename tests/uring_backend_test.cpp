@@ -40,6 +40,7 @@
 #include "support/context_shorthands.hpp"
 #include "support/direct_file.hpp"
 #include "support/open_descriptors.hpp"
+#include "support/pinned_pages.hpp"
 #include "support/pipe_pair.hpp"
 #include "support/small_filesystem.hpp"
 #include "support/wait_callbacks.hpp"
@@ -442,6 +443,35 @@ TEST(UringBackend, RequestsInsideARegisteredBufferUseItAndOthersDoNot)
 	EXPECT_EQ(stats_of(context.ctx).fixed_buffer_requests, 4u);
 	EXPECT_EQ(std::memcmp(outside.data(), pool.data() + 2 * block, block), 0);
 	EXPECT_EQ(io_ctx_register_buffers(&context.ctx, nullptr, 0), 0); // unregisters
+}
+
+// Destroy lets go of what registration holds before it returns, though the kernel takes the ring
+// itself down later, on a worker of its own: the buffers' pinned pages, counted against
+// RLIMIT_MEMLOCK (a loop creating contexts that register the same buffers ran out of it), and
+// the files (the reader of a pipe whose registered write end its owner closes then sees the end
+// of the stream at once).
+TEST(UringBackend, DestroyLetsGoOfRegisteredBuffersAndFilesBeforeItReturns)
+{
+	aligned_buffer pool(1 << 20);
+	pipe_pair pipe;
+	long pinned_before = pinned_kib();
+	ASSERT_GE(pinned_before, 0) << "no VmPin in /proc/self/status";
+	io_ctx ctx{};
+	if (int rc = create_uring_into(ctx, 4); rc == -EPERM || rc == -ENOSYS)
+		GTEST_SKIP() << "io_uring refused here: " << std::strerror(-rc);
+	else
+		ASSERT_EQ(rc, 0);
+	iovec registered{pool.data(), pool.size()};
+	int write_end = pipe.write_end();
+	EXPECT_EQ(io_ctx_register_buffers(&ctx, &registered, 1), 0);
+	EXPECT_EQ(io_ctx_register_files(&ctx, &write_end, 1), 0);
+	EXPECT_GE(pinned_kib(), pinned_before + 1024) << "registration pins the buffer";
+	io_ctx_destroy(&ctx);
+	EXPECT_EQ(pinned_kib(), pinned_before) << "the buffer is still pinned";
+	pipe.close_write_end();
+	ASSERT_EQ(::fcntl(pipe.read_end(), F_SETFL, O_NONBLOCK), 0);
+	char byte = 0;
+	EXPECT_EQ(::read(pipe.read_end(), &byte, 1), 0) << "the ring still holds the write end";
 }
 
 // A registration the kernel refuses (a buffer in memory that is not mapped: -EFAULT) leaves none

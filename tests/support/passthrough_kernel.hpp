@@ -26,6 +26,7 @@ public:
 		return real_.setup(max_events, context);
 	}
 	int destroy(io_context_t context) override { return real_.destroy(context); }
+	void forget_after_fork(io_context_t context) override { real_.forget_after_fork(context); }
 	int submit(io_context_t context, long count, iocb **requests) override
 	{
 		return real_.submit(context, count, requests);

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace kaio::testing {
 
@@ -23,6 +24,7 @@ public:
 	pipe_pair &operator=(const pipe_pair &) = delete;
 	int read_end() const { return fds_[0]; }
 	int write_end() const { return fds_[1]; }
+	void close_write_end() { ::close(std::exchange(fds_[1], -1)); }
 
 private:
 	int fds_[2] = {-1, -1};
