@@ -802,7 +802,8 @@ int engine::attach_eventfd() noexcept
 		arm_requests();
 	// What finished before signalled nothing, and io_uring may signal only when its list of
 	// pending completions was empty: a first reap, which this wake-up asks for, empties it.
-	if (in_kernel_ > 0 || !completing_.empty())
+	// Callbacks kept for later (see deferring_) are due too.
+	if (in_kernel_ > 0 || !completing_.empty() || !deferred_.empty())
 		signal_eventfd();
 	return 0;
 }

@@ -511,6 +511,59 @@ TEST(KernelFault, EventfdAskedForWhileRequestsAreInTheKernelStaysReadableUntilTh
 	EXPECT_EQ(::poll(&watch, 1, 0), 0) << "nothing is out: the loop should sleep";
 }
 
+// A's callback sends X, then Y into the full context: Y's wait keeps X's callback for later, and
+// the callback then cancels Y. Nothing is in the kernel any more, but X's callback is due: the
+// eventfd, asked for only now, must say so, or the loop that starts watching it sleeps for ever.
+struct sends_two_cancels_one {
+	io_ctx *ctx;
+	int fd;
+	std::byte *x_buffer;
+	std::byte *y_buffer;
+	completion x{};
+	completion y{};
+	int cancelled = 1; // 1: not asked
+};
+
+void send_two_cancel_the_second(int /*result*/, void *data)
+{
+	auto *sender = static_cast<sends_two_cancels_one *>(data);
+	EXPECT_GT(io_ctx_read(sender->ctx, sender->fd, sender->x_buffer, block, 0, record,
+			      &sender->x),
+		  0);
+	int y = io_ctx_read(sender->ctx, sender->fd, sender->y_buffer, block, 0, record,
+			    &sender->y);
+	EXPECT_GT(y, 0);
+	sender->cancelled = io_ctx_cancel(sender->ctx, y);
+}
+
+TEST(KernelFault, EventfdAskedForWhileACallbackIsKeptForLaterIsReadable)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	write_patterned(file.fd(), 2, 47);
+	aligned_buffer a(block), b(block), x(block), y(block);
+	fault_kernel kernel;
+	context_guard context;
+	ASSERT_EQ(create_waiting_in_getevents(context, kernel), 0);
+	sends_two_cancels_one sender{&context.ctx, file.fd(), x.data(), y.data()};
+	completion other;
+	ASSERT_GT(io_ctx_read(&context.ctx, file.fd(), a.data(), block, 0,
+			      send_two_cancel_the_second, &sender),
+		  0);
+	ASSERT_GT(
+		io_ctx_read(&context.ctx, file.fd(), b.data(), block, offset_of(1), record, &other),
+		0);
+	kernel.gather = 2; // one reap takes both: B's slot stays taken during A's callback
+	EXPECT_GE(io_ctx_process(&context.ctx), 1);
+	EXPECT_EQ(sender.cancelled, 0);
+	EXPECT_EQ(sender.y.calls, 1);
+	ASSERT_EQ(sender.x.calls, 0) << "X's callback was not kept for later";
+	ASSERT_EQ(stats_of(context.ctx).in_kernel, 0u) << "X's callback was not kept for later";
+	int eventfd = io_ctx_eventfd(&context.ctx);
+	ASSERT_GE(eventfd, 0);
+	ASSERT_NO_FATAL_FAILURE(loop_until_run(context.ctx, eventfd, sender.x));
+	EXPECT_EQ(sender.x.result, block_result);
+}
+
 // The same for an edge-triggered loop: a level it already saw wakes it no more, so every look
 // that leaves such requests out must write the fd again.
 TEST(KernelFault, EventfdAskedForWhileRequestsAreInTheKernelWakesAnEdgeTriggeredLoop)
