@@ -238,4 +238,101 @@ TEST(Fibers, ProcessRunsItsOwnCallbacksWhileAnotherFiberWaitsForASlot)
 		  "");
 }
 
+// A's callback parks inside a process() of its own, waiting for a read of a pipe. B, in no
+// callback, writes that pipe through the context: the write must go to the kernel at once, as
+// any submission outside a callback, not wait in the library as a callback's would until its
+// process() ends (A's, which waits for that very write).
+void fiber_b_writes()
+{
+	two_fibers &s = *scene;
+	std::memset(s.buffer(4), 'w', length);
+	if (io_ctx_write(&s.ctx, s.a_second.write_end(), s.buffer(4), length, 0, nothing,
+			 nullptr) <= 0)
+		s.failures += "B's write failed\n";
+	io_ctx_stats stats{};
+	io_ctx_get_stats(&s.ctx, &stats);
+	if (stats.queued != 0)
+		s.failures += "B's write waits in the library while A's callback is parked\n";
+	s.ended[1] = true;
+}
+
+TEST(Fibers, SubmissionOutsideCallbacksGoesAtOnceWhileAnotherFibersCallbackWaits)
+{
+	EXPECT_EQ(in_child([] {
+			  ::alarm(30);
+			  two_fibers s;
+			  scene = &s;
+			  if (io_ctx_create(&s.ctx, 8, park) != 0)
+				  return std::string("no context\n");
+			  s.make(0, fiber_a);
+			  s.make(1, fiber_b_writes);
+			  s.resume(0); // A sends two reads and parks
+			  s.feed(s.a_first);
+			  s.resume(0); // A's first callback calls process() and parks
+			  s.resume(1); // B writes to the pipe of A's second read, and ends
+			  if (!s.failures.empty()) // the write never left: feed the read ourselves
+				  s.feed(s.a_second);
+			  pollfd readable{io_ctx_eventfd(&s.ctx), POLLIN, 0};
+			  for (int turn = 0; turn < 4 && !s.ended[0]; ++turn) {
+				  if (::poll(&readable, 1, 10'000) != 1)
+					  return s.failures + "A's read never completed\n";
+				  s.resume(0);
+			  }
+			  if (!s.ended[0])
+				  s.failures += "A did not end\n";
+			  io_ctx_destroy(&s.ctx);
+			  return s.failures;
+		  }),
+		  "");
+}
+
+// A destroys the context, and its drain parks in wait_cb; B's io_ctx_process() then parks there
+// too. A's drain runs the last callback: it must not free the context while B is still inside a
+// call on it, but have B resumed, and end once B has left.
+int b_processed = 0;
+
+void fiber_a_destroys()
+{
+	two_fibers &s = *scene;
+	io_ctx_read(&s.ctx, s.a_first.read_end(), s.buffer(0), length, 0, nothing, nullptr);
+	io_ctx_destroy(&s.ctx);
+	s.ended[0] = true;
+}
+
+void fiber_b_processes()
+{
+	two_fibers &s = *scene;
+	b_processed = io_ctx_process(&s.ctx);
+	s.ended[1] = true;
+}
+
+TEST(Fibers, DestroyWaitsForAnotherFibersProcessToLeaveTheContext)
+{
+	EXPECT_EQ(in_child([] {
+			  ::alarm(30);
+			  two_fibers s;
+			  scene = &s;
+			  if (io_ctx_create(&s.ctx, 4, park) != 0)
+				  return std::string("no context\n");
+			  s.make(0, fiber_a_destroys);
+			  s.make(1, fiber_b_processes);
+			  s.resume(0); // A sends a read, destroys, and its drain parks
+			  s.resume(1); // B's process() parks
+			  s.feed(s.a_first);
+			  s.resume(0); // A's drain runs the read's callback
+			  for (int turn = 0; turn < 4 && !(s.ended[0] && s.ended[1]); ++turn) {
+				  for (int fiber : {1, 0})
+					  if (!s.ended[static_cast<std::size_t>(fiber)])
+						  s.resume(fiber);
+			  }
+			  if (!s.ended[0] || !s.ended[1])
+				  s.failures += "a fiber did not end\n";
+			  if (b_processed != 1)
+				  s.failures += "B's process() returned " +
+						std::to_string(b_processed) + ", not 1\n";
+			  return s.failures;
+		  }),
+		  "");
+}
+
 } // namespace
