@@ -722,6 +722,42 @@ bool eventfd_signalled(io_ctx &ctx)
 	return ::poll(&readable, 1, 10000) == 1;
 }
 
+// A single-thread ring defers the kernel's task work to the thread's next look at the events,
+// where Linux runs at most 20 items per io_uring_enter and keeps the rest, which signal the
+// eventfd no more. One byte wakes every read waiting on a pipe, and all but one wait again; a
+// read of another pipe, woken after them, must still reach the event loop.
+TEST(UringBackend, ReadWokenBehindManyWaitingReadsReachesTheEventLoop)
+{
+	constexpr int waiting = 100;
+	pipe_pair crowded, other;
+	aligned_buffer buffers((waiting + 1) * block);
+	context_guard context;
+	KAIO_URING_OR_SKIP(context, waiting + 1, IO_CTX_SINGLE_THREAD);
+	std::vector<completion> crowd(waiting);
+	for (int i = 0; i < waiting; ++i)
+		ASSERT_GT(io_ctx_read(&context.ctx, crowded.read_end(), buffers.data() + i * block,
+				      block, 0, record, &crowd[static_cast<std::size_t>(i)]),
+			  0);
+	completion behind;
+	ASSERT_GT(io_ctx_read(&context.ctx, other.read_end(), buffers.data() + waiting * block,
+			      block, 0, record, &behind),
+		  0);
+	ASSERT_EQ(::write(crowded.write_end(), "c", 1), 1);
+	ASSERT_EQ(::write(other.write_end(), "o", 1), 1);
+	pollfd watch{io_ctx_eventfd(&context.ctx), POLLIN, 0};
+	while (behind.calls == 0) {
+		ASSERT_EQ(::poll(&watch, 1, 10000), 1) << "the loop would sleep with the read done";
+		ASSERT_GE(io_ctx_poll(&context.ctx), 0);
+	}
+	EXPECT_EQ(behind.result, 1);
+	int served = 0;
+	for (const completion &read : crowd)
+		served += read.calls;
+	EXPECT_EQ(served, 1) << "one byte for the crowd";
+	crowded.close_write_end(); // the end of the stream for the reads still waiting
+	EXPECT_EQ(run_until_idle(context.ctx), 0);
+}
+
 // Created on one thread, buffers registered there, then used by another: the thread of the
 // first submission. A read that the kernel finishes on one of its worker threads (from a pipe)
 // must still make the eventfd readable and reach io_ctx_poll, although the kernel posts it only
