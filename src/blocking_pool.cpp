@@ -229,11 +229,10 @@ void blocking_pool::work()
 		waiting_.pop_front();
 		lock.unlock();
 		bool open_ended = may_wait_for_ever(*next.request, next.fd);
-		if (open_ended)
-			keep_workers_free();
-		io_event event = run_job(next);
+		bool refused = open_ended && !keep_workers_free();
+		io_event event = refused ? refuse_job(next, -EAGAIN) : run_job(next);
 		lock.lock();
-		open_ended_ -= open_ended ? 1 : 0;
+		open_ended_ -= open_ended && !refused ? 1 : 0;
 		finished_.push_back(event);
 		// As the kernel signals an iocb's resfd: the engine's loop wakes and reaps. Under
 		// the lock: once the engine has taken the event it may close the eventfd.
@@ -253,23 +252,35 @@ io_event blocking_pool::run_job(const job &next)
 	return event;
 }
 
+io_event blocking_pool::refuse_job(const job &next, int error)
+{
+	io_event event{};
+	event.data = next.request->data;
+	event.obj = next.request;
+	event.res = static_cast<unsigned long>(with_bytes_done(error, next.done));
+	::close(next.fd);
+	return event;
+}
+
 // Called by a worker about to run a request that may wait for ever: starts a thread when fewer
-// than worker_count would be left for the others. If none can start, the request still runs,
-// and later ones wait for a worker as before. The thread starts outside the lock, which the
-// caller's thread spins on.
-void blocking_pool::keep_workers_free()
+// than worker_count would be left for the others. If none can start, the request still runs
+// while another worker is left for the rest, and later ones wait for a worker as before. False
+// when it would take the last one: it could wait for ever on a request queued behind it (a read
+// of a pipe, for the write that feeds it), so it fails instead, as a request no worker can take
+// does. The thread starts outside the lock, which the caller's thread spins on.
+bool blocking_pool::keep_workers_free()
 {
 	{
 		std::lock_guard lock(mutex_);
 		++open_ended_;
 		join_ended();
 		if (running_ - open_ended_ >= worker_count)
-			return;
+			return true;
 		try { // room for every thread starting now, so that adding it cannot fail
 			workers_.reserve(workers_.size() + starting_ + 1);
 			ended_.reserve(workers_.size() + starting_ + 1);
 		} catch (const std::bad_alloc &) {
-			return;
+			return leave_a_worker_free();
 		}
 		++running_;
 		++starting_;
@@ -281,10 +292,21 @@ void blocking_pool::keep_workers_free()
 	}
 	std::lock_guard lock(mutex_);
 	--starting_;
-	if (started.joinable())
+	if (started.joinable()) {
 		workers_.push_back(std::move(started));
-	else
-		--running_;
+		return true;
+	}
+	--running_;
+	return leave_a_worker_free();
+}
+
+// Called with the lock held, by a worker counted in open_ended_ whose spare did not start.
+bool blocking_pool::leave_a_worker_free() noexcept
+{
+	if (running_ - open_ended_ > 0)
+		return true;
+	--open_ended_;
+	return false;
 }
 
 // Called with the lock held. A thread in ended_ has let go of the lock for the last time: it

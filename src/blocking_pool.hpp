@@ -60,7 +60,9 @@ private:
 	void start_workers();
 	void work();
 	static io_event run_job(const job &next);
-	void keep_workers_free();
+	static io_event refuse_job(const job &next, int error);
+	bool keep_workers_free();
+	bool leave_a_worker_free() noexcept;
 	void join_ended() noexcept;
 	std::unique_lock<std::mutex> lock_without_sleeping();
 

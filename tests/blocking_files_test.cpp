@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstring>
@@ -651,6 +652,56 @@ TEST(BlockingFiles, PipeReadWithNoDescriptorLeftForAWorkerFailsInsteadOfBlocking
 	EXPECT_EQ(done.result, static_cast<int>(block));
 	::close(ends[0]);
 	::close(ends[1]);
+}
+
+// With no thread to spare (RLIMIT_NPROC), reads that may wait for ever take the workers one by
+// one, but never the last: the read that would take it fails with -EAGAIN, and the write that
+// feeds a read still finds a worker. Before, it waited for ever behind reads that waited for it.
+TEST(BlockingFiles, ReadsThatMayWaitForEverLeaveAWorkerWhenNoThreadCanStart)
+{
+	KAIO_SKIP_ON_URING("io_uring reads pipes itself, without workers");
+	if (::geteuid() != 0)
+		GTEST_SKIP() << "needs root, to run as a user whose threads nothing else counts";
+	EXPECT_EQ(in_child([] {
+			  ::alarm(30);
+			  constexpr uid_t made_up_user = 54321; // no process but this one
+			  constexpr int reads = 4;              // as many as the pool's workers
+			  std::array<pipe_pair, reads> pipes;
+			  if (::setresuid(made_up_user, made_up_user, made_up_user) != 0)
+				  return std::string("setresuid failed\n");
+			  rlimit threads{reads + 1, reads + 1}; // this one and the workers
+			  if (::setrlimit(RLIMIT_NPROC, &threads) != 0)
+				  return std::string("setrlimit failed\n");
+			  io_ctx ctx{};
+			  if (io_ctx_create(&ctx, 8, nullptr) != 0)
+				  return std::string("no context\n");
+			  kaio::aligned_buffer in(reads * block), out(block);
+			  std::array<completion, reads> read{};
+			  for (std::size_t i = 0; i < reads; ++i)
+				  io_ctx_read(&ctx, pipes[i].read_end(), in.data() + i * block,
+					      block, 0, record, &read[i]);
+			  completion fed;
+			  io_ctx_write(&ctx, pipes[0].write_end(), out.data(), block, 0, record,
+				       &fed);
+			  std::string failures;
+			  while (fed.calls == 0 || read[0].calls == 0) {
+				  if (int rc = io_ctx_process(&ctx); rc < 0)
+					  return "io_ctx_process: " + std::to_string(rc) + "\n";
+			  }
+			  if (fed.result != static_cast<int>(block))
+				  failures += "the write gave " + std::to_string(fed.result) + "\n";
+			  int refused = 0;
+			  for (const completion &r : read)
+				  refused += r.calls == 1 && r.result == -EAGAIN ? 1 : 0;
+			  if (refused != 1)
+				  failures += std::to_string(refused) + " reads refused, not 1\n";
+			  for (const pipe_pair &pipe : pipes) // for the reads still waiting
+				  if (::write(pipe.write_end(), out.data(), block) < 0)
+					  failures += "a write to a pipe failed\n";
+			  io_ctx_destroy(&ctx);
+			  return failures;
+		  }),
+		  "");
 }
 
 // A direct read the kernel answers -EAGAIN under the RWF_NOWAIT kaio added, when no worker can
