@@ -1,12 +1,39 @@
 #include "kernel_aio.hpp"
 
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 namespace kaio::detail {
 namespace {
+
+// Unmaps this process's mapping of the AIO ring at `context`, as /proc/self/maps gives its
+// extent: reading the ring's own header could fault, as the parent's io_destroy truncates it.
+void unmap_ring_copy(io_context_t context) noexcept
+{
+	std::FILE *maps = std::fopen("/proc/self/maps", "re");
+	if (maps == nullptr)
+		return;
+	auto wanted = reinterpret_cast<std::uintptr_t>(context);
+	char *line = nullptr;
+	std::size_t size = 0;
+	while (::getline(&line, &size, maps) > 0) {
+		char *dash = nullptr;
+		if (std::strtoull(line, &dash, 16) != wanted || *dash != '-')
+			continue;
+		std::uintptr_t end = std::strtoull(dash + 1, nullptr, 16);
+		if (std::strstr(line, "[aio]") != nullptr)
+			::munmap(static_cast<void *>(context), end - wanted);
+		break;
+	}
+	std::free(line);
+	static_cast<void>(std::fclose(maps));
+}
 
 class linux_aio final : public kernel_aio {
 public:
@@ -16,6 +43,9 @@ public:
 	}
 
 	int destroy(io_context_t context) override { return io_destroy(context); }
+
+	// The completion ring's mapping reached the child; nothing else of the context did.
+	void forget_after_fork(io_context_t context) override { unmap_ring_copy(context); }
 
 	int submit(io_context_t context, long count, iocb **requests) override
 	{

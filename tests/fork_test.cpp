@@ -14,6 +14,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <span>
 #include <string>
 #include <thread>
@@ -278,6 +279,38 @@ TEST(Fork, ChildDestroyOfAnIoUringContextLeavesTheParentsRegisteredBuffers)
 		  }),
 		  "");
 	EXPECT_EQ(pinned_kib(), pinned) << "the child's destroy unregistered the parent's buffer";
+}
+
+// How many AIO completion rings this process has mapped.
+int aio_rings_mapped()
+{
+	std::ifstream maps("/proc/self/maps");
+	int rings = 0;
+	for (std::string line; std::getline(maps, line);)
+		rings += line.find("[aio]") != std::string::npos ? 1 : 0;
+	return rings;
+}
+
+// The AIO completion ring reaches the child as a mapping of the parent's ring: destroy in the
+// child unmaps it, and the parent's stays.
+TEST(Fork, ChildDestroyOfAnAioContextUnmapsItsCopyOfTheRing)
+{
+	context_guard guard;
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.backend = IO_CTX_BACKEND_AIO;
+	ASSERT_EQ(io_ctx_create_opts(&guard.ctx, 4, nullptr, &options), 0);
+	int before = aio_rings_mapped();
+	ASSERT_GE(before, 1);
+	EXPECT_EQ(in_child([&] {
+			  io_ctx_destroy(&guard.ctx);
+			  int left = aio_rings_mapped();
+			  return left == before - 1 ? std::string()
+						    : "AIO rings mapped after destroy: " +
+							      std::to_string(left) + " of " +
+							      std::to_string(before);
+		  }),
+		  "");
+	EXPECT_EQ(aio_rings_mapped(), before) << "the parent's ring must stay";
 }
 
 TEST(Fork, CppContextInChildAnswersEchild)
