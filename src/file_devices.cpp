@@ -19,7 +19,7 @@ std::optional<file_backing> asked(int fd, kernel_aio &kernel) noexcept
 	if (S_ISBLK(status.stx_mode))
 		return file_backing{{makedev(status.stx_rdev_major, status.stx_rdev_minor), 0},
 				    true};
-	return file_backing{mount_of(status), false};
+	return file_backing{mount_of(status), false, !S_ISREG(status.stx_mode)};
 }
 
 bool fd_below(const std::pair<int, file_backing> &file, int fd) noexcept

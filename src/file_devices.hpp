@@ -22,6 +22,9 @@ namespace kaio::detail {
 struct file_backing {
 	mounted_device device{};
 	bool is_block_device = false;
+	// Neither a regular file nor a block device (a directory, a socket): what the kernel
+	// answers of its requests says nothing of its filesystem's.
+	bool is_special = false;
 
 	bool operator==(const file_backing &) const noexcept = default;
 };

@@ -54,7 +54,7 @@ nowait_refusals::fates nowait_refusals::fates_on(int fd, const file_devices &dev
 bool nowait_refusals::note(const iocb &request, const file_devices &devices) noexcept
 {
 	std::optional<file_backing> backing = devices.of(request.aio_fildes);
-	if (!backing)
+	if (!backing || backing->is_special)
 		return false;
 	direction way = direction_of(request.aio_lio_opcode);
 	if ((everywhere_ & way) != 0)

@@ -43,8 +43,9 @@ public:
 
 	// io_submit refused `request`, which carries RWF_NOWAIT, with EOPNOTSUPP: its filesystem
 	// refuses the flag in the request's direction. True when that is news, to be counted once;
-	// false when it was known, or statx cannot say which filesystem it is (the caller still
-	// sends the request again without the flag).
+	// false when it was known, when statx cannot say which filesystem it is, or when the file
+	// is a directory or a socket, whose refusal is not its filesystem's (the caller still sends
+	// the request again without the flag).
 	bool note(const iocb &request, const file_devices &devices) noexcept;
 
 	class batch_screen;

@@ -175,6 +175,35 @@ TEST(NowaitRefusals, ARefusingFilesystemLeavesOthersTheirNowait)
 	EXPECT_EQ(stats.completed, 5u);
 }
 
+// A directory takes no RWF_NOWAIT (io_submit answers EOPNOTSUPP), whatever its filesystem takes.
+// A read of one, sent where every descriptor goes to the kernel (IO_CTX_DIRECT_ONLY), fails on
+// its own, and the direct reads of its filesystem keep their flag and the kernel: before, the
+// whole filesystem was taken for one that refuses the flag, and its reads went to the workers.
+TEST(NowaitRefusals, ARefusalForADirectoryIsNotItsFilesystems)
+{
+	KAIO_DIRECT_FILE_OR_SKIP(scratch);
+	KAIO_MOUNTED_FILE_OR_SKIP(ext4, on_ext4);
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.backend = IO_CTX_BACKEND_AIO;
+	options.flags = IO_CTX_DIRECT_ONLY;
+	context_guard guard;
+	ASSERT_EQ(io_ctx_create_opts(&guard.ctx, 4, nullptr, &options), 0);
+	int directory =
+		::open(ext4.path().parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_GE(directory, 0) << std::strerror(errno);
+	aligned_buffer in(block);
+	completion of_directory;
+	int key = io_ctx_read(&guard.ctx, directory, in.data(), block, 0, record, &of_directory);
+	ASSERT_EQ(run_until_idle(guard.ctx), 0);
+	::close(directory);
+	EXPECT_TRUE(key < 0 || (of_directory.calls == 1 && of_directory.result < 0))
+		<< "key " << key << ", result " << of_directory.result;
+	expect_read(guard.ctx, ext4.fd(), 1, ext4.byte_of(1));
+	io_ctx_stats stats = stats_of(guard.ctx);
+	EXPECT_EQ(stats.nowait_refusals, 0u);
+	EXPECT_EQ(stats.worker_requests, 0u) << "ext4's direct read went to a worker";
+}
+
 // Overlayfs refuses the flag too, but the kernel would run a read without it on the disk below,
 // inside io_submit: its reads go to the workers, while tmpfs's, served from memory, go to the
 // kernel without the flag.
