@@ -123,7 +123,9 @@ extern "C" {
 
 /*
  * An AIO context. Callers allocate it (on the stack, in a struct, ...); its contents are private.
- * Zero it or pass it to io_ctx_create() before any other call.
+ * Zero it or pass it to io_ctx_create() before any other call. Never copy it: only the struct
+ * io_ctx_create() filled in knows when the context is destroyed; a copy then points at freed
+ * memory. Creating a context in one that holds a live context leaks the live one.
  */
 struct io_ctx {
 	void *impl; /* private */
