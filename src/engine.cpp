@@ -853,14 +853,7 @@ int engine::wait_for_completion() noexcept
 	++stats_.waits;
 	if (wait_) {
 		++waits_running_;
-		// A fiber runtime's wait_cb runs other fibers, whose calls are frames of theirs,
-		// not of this wait's: a fiber in no callback sends what it submits at once, and
-		// runs what it reaps (see deferring_).
-		int deferring = std::exchange(deferring_, 0);
-		int depth = std::exchange(callback_depth_, 0);
 		int rc = wait_(eventfd_);
-		callback_depth_ = depth;
-		deferring_ = deferring;
 		--waits_running_;
 		return rc < 0 ? rc : 0;
 	}
@@ -1011,15 +1004,8 @@ void engine::drain()
 		int ran = run_ready();
 		if (forked()) [[unlikely]]
 			return; // a callback or wait_cb forked: the requests are the parent's
-		if (in_kernel_ == 0 && queue_.empty() && completing_.empty() && deferred_.empty()) {
-			if (waits_running_ == 0 || wait_failed)
-				return;
-			// Other fibers are parked in wait_cb, inside calls on this engine: they
-			// must leave it before it goes. The eventfd has their runtime resume them.
-			signal_eventfd();
-			wait_failed = wait_for_completion() < 0;
-			continue;
-		}
+		if (in_kernel_ == 0 && queue_.empty() && completing_.empty() && deferred_.empty())
+			return;
 		if (ran > 0)
 			continue;
 		if (reap_error_ < 0 && backend_ == kaio::backend::aio) {

@@ -220,8 +220,6 @@ private:
 	// frees its slot at once and has its callback run later, from deferred_, instead of inside
 	// the wait, where each callback could submit and wait in turn, a stack frame deeper each
 	// time (a copy loop nested as deep as its requests in flight, and overflowed its stack).
-	// It belongs to the frames running in the library: wait_cb, where a fiber runtime switches
-	// stacks, sets it aside until it returns.
 	int deferring_ = 0;
 	struct deferred_callback {
 		completion_callback callback;
