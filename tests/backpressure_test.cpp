@@ -495,11 +495,13 @@ void on_fan_out_read(int result, void *data)
 	}
 }
 
+io_ctx *fan_out_context = nullptr; // for a wait_cb
+
 // Sends `capacity` fan-out reads into a full context, then runs `drive` until every read has run
 // its callback. With `one_per_reap`, each reap takes one completion (a seam fault: what it
 // leaves in the ring signals the eventfd no more, so only process() can drive such a context).
 template <class Drive>
-void fan_out_from_a_full_context(bool one_per_reap, Drive drive)
+void fan_out_from_a_full_context(bool one_per_reap, Drive drive, int (*wait_cb)(int) = nullptr)
 {
 	KAIO_DIRECT_FILE_OR_SKIP(file);
 	write_patterned(file.fd(), 1, 70);
@@ -511,8 +513,9 @@ void fan_out_from_a_full_context(bool one_per_reap, Drive drive)
 	io_ctx_options options = IO_CTX_OPTIONS_INIT;
 	options.flags = IO_CTX_REAP_SYSCALL;
 	context_guard context;
-	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, capacity, nullptr, &options, &kernel),
+	ASSERT_EQ(kaio::detail::create_io_ctx(&context.ctx, capacity, wait_cb, &options, &kernel),
 		  0);
+	fan_out_context = &context.ctx;
 	fan_out_depth job;
 	job.ctx = &context.ctx;
 	job.fd = file.fd();
@@ -537,6 +540,27 @@ TEST_F(Backpressure, CallbacksSubmittingMoreThanCompletesRunAtOneStackDepth)
 	fan_out_from_a_full_context(true, [](io_ctx &ctx, const fan_out_depth &) {
 		ASSERT_EQ(run_until_idle(ctx), 0);
 	});
+}
+
+// A wait_cb that runs a turn of an event loop on the waiting stack, whose handler for the
+// context's eventfd calls io_ctx_poll().
+int event_loop_turn(int eventfd)
+{
+	pollfd readable{eventfd, POLLIN, 0};
+	if (::poll(&readable, 1, 10000) != 1)
+		return -ETIMEDOUT;
+	return io_ctx_poll(fan_out_context) < 0 ? -EIO : 0;
+}
+
+// The same with that wait_cb: what its io_ctx_poll() reaps while a callback waits for a slot is
+// kept for later there too, not run a frame deeper each time (a chain of 20000 overflowed the
+// stack when a change ran them).
+TEST_F(Backpressure, CallbacksRunAtOneStackDepthWhenWaitCbPollsTheContext)
+{
+	fan_out_from_a_full_context(
+		false,
+		[](io_ctx &ctx, const fan_out_depth &) { ASSERT_EQ(run_until_idle(ctx), 0); },
+		event_loop_turn);
 }
 
 // The same driven by an event loop on the eventfd: the callbacks kept for later must make it
