@@ -528,15 +528,20 @@ private:
 		return got;
 	}
 
-	// Whether the kernel still holds work that may post CQEs, for a look at the events to run.
-	// A peek makes one such look when it finds the CQ empty, but under DEFER_TASKRUN one runs
-	// at most 20 items of task work (Linux 6.18) and flags the rest, which signal the eventfd
-	// no more: 61 pipe reads woken by one byte each left the read of another pipe, woken after
-	// them, unreaped while an event loop slept.
+	// Whether the kernel still holds work that this thread's look at the events would turn into
+	// CQEs. A peek makes one such look when it finds the CQ empty, but under DEFER_TASKRUN one
+	// runs at most 20 items of task work (Linux 6.18) and flags the rest, which signal the
+	// eventfd no more: 61 pipe reads woken by one byte each left the read of another pipe,
+	// woken after them, unreaped while an event loop slept. Only such a ring's issuer, the
+	// caller here, runs its task work; on another ring the flag may stand for a thread that
+	// cannot run its own now (stopped, in vfork), and looking again would spin.
 	static bool work_left(const io_uring &ring) noexcept
 	{
-		return (IO_URING_READ_ONCE(*ring.sq.kflags) &
-			(IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0;
+		unsigned flags = IO_URING_READ_ONCE(*ring.sq.kflags);
+		if ((flags & IORING_SQ_CQ_OVERFLOW) != 0)
+			return true;
+		return (flags & IORING_SQ_TASKRUN) != 0 &&
+		       (ring.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
 	}
 
 	// The CQE of the cancel tagged `tag` is taken: an -EALREADY it answered may not hold now.

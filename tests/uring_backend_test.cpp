@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -756,6 +757,64 @@ TEST(UringBackend, ReadWokenBehindManyWaitingReadsReachesTheEventLoop)
 	EXPECT_EQ(served, 1) << "one byte for the crowd";
 	crowded.close_write_end(); // the end of the stream for the reads still waiting
 	EXPECT_EQ(run_until_idle(context.ctx), 0);
+}
+
+// Suspends the calling thread in vfork until a byte comes through `release` (or 40 s have passed,
+// after the test's own alarm); a byte through `started` says it is suspended.
+void suspend_in_vfork(const pipe_pair &started, const pipe_pair &release)
+{
+	pid_t child = ::vfork();
+	if (child == 0) {
+		::alarm(40); // so that it lets go of the pipe the test reports through
+		char byte = 0;
+		if (::write(started.write_end(), &byte, 1) == 1)
+			(void)!::read(release.read_end(), &byte, 1);
+		::_exit(0);
+	}
+	if (child > 0)
+		::waitpid(child, nullptr, 0);
+}
+
+// A context without IO_CTX_SINGLE_THREAD may pass from thread to thread. A read's completion
+// becomes task work of the thread that submitted it, which the kernel flags; another thread's
+// io_ctx_poll, while that one cannot run it (suspended in vfork here), must return rather than
+// look again and again until it can (it spun until the first thread ran).
+TEST(UringBackend, PollOfAnotherThreadEndsWhileTheSubmitterCannotRun)
+{
+	EXPECT_EQ(in_child([] {
+			  ::alarm(30);
+			  pipe_pair data, started, release;
+			  io_ctx ctx{};
+			  if (int rc = create_uring_into(ctx, 4); rc < 0)
+				  return rc == -EPERM || rc == -ENOSYS
+						 ? std::string()
+						 : std::string("no context\n");
+			  aligned_buffer buffer(block);
+			  completion read;
+			  if (io_ctx_read(&ctx, data.read_end(), buffer.data(), block, 0, record,
+					  &read) <= 0)
+				  return std::string("the read was not sent\n");
+			  std::string failures;
+			  std::thread other([&] {
+				  char byte = 'd';
+				  if (::read(started.read_end(), &byte, 1) != 1 ||
+				      ::write(data.write_end(), &byte, 1) != 1)
+					  failures += "no byte for the read\n";
+				  if (io_ctx_poll(&ctx) < 0)
+					  failures += "io_ctx_poll failed\n";
+				  if (::write(release.write_end(), &byte, 1) != 1)
+					  failures += "the vfork child was not released\n";
+			  });
+			  suspend_in_vfork(started, release);
+			  other.join();
+			  while (read.calls == 0 && io_ctx_process(&ctx) >= 0) {
+			  }
+			  if (read.result != 1)
+				  failures += "the read gave " + std::to_string(read.result) + "\n";
+			  io_ctx_destroy(&ctx);
+			  return failures;
+		  }),
+		  "");
 }
 
 // Created on one thread, buffers registered there, then used by another: the thread of the
