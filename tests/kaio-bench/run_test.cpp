@@ -2,6 +2,7 @@
 // engines, the JSON report, --verify catching a corrupted block, and the limits. Small files and
 // --number_ios keep it fast; nothing here depends on timing.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -109,6 +110,25 @@ TEST(BenchBufferedFile, ReportsThatWorkersRanEveryRequest)
 	EXPECT_GT(report["process_cpu_us_per_io"].get<double>(), job["cpu_us_per_io"].get<double>())
 		<< report.dump(2);
 	EXPECT_NE(text.output.find("process cpu: "), std::string::npos) << text.output;
+}
+
+// A request on a worker holds a duplicate of its descriptor until it ends: more of them in flight
+// than the soft descriptor limit (often 1024) failed with EMFILE. kaio-bench raises its soft limit
+// to the hard one, as a program that needs many descriptors should.
+TEST(BenchBufferedFile, MoreRequestsInFlightThanTheSoftDescriptorLimitAllows)
+{
+	if (const char *backend = std::getenv("KAIO_BACKEND");
+	    backend && std::string(backend) == "uring")
+		GTEST_SKIP() << "io_uring runs buffered requests itself: kaio's workers serve AIO";
+	rlimit limit{};
+	ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+	if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < 4096)
+		GTEST_SKIP() << "the hard descriptor limit is " << limit.rlim_max;
+	KAIO_DIRECT_FILE_OR_SKIP(file);
+	command_result result =
+		run_command("ulimit -Sn 1024 && " + shell_quoted(KAIO_BENCH) + " " + on(file) +
+			    "--direct=0 --iodepth=2048 --number_ios=20000");
+	EXPECT_EQ(result.exit_status, 0) << result.output;
 }
 
 using mode_and_engine = std::tuple<const char *, const char *>;

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "block_stamp.hpp"
+#include "descriptor_limit.hpp"
 #include "failure.hpp"
 #include "layout.hpp"
 #include "options.hpp"
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	kaio::tools::raise_descriptor_limit();
 	try {
 		return run(std::get<options>(parsed));
 	} catch (const failure &stop) {

@@ -7,6 +7,7 @@
 
 #include "byte_size.hpp"
 #include "copy_file.hpp"
+#include "descriptor_limit.hpp"
 #include "failure.hpp"
 #include "options.hpp"
 
@@ -45,6 +46,7 @@ int main(int argc, char **argv)
 	if (!command.wanted)
 		return flushed(command.exit_status);
 	const kaio::cp::options &wanted = *command.wanted;
+	kaio::tools::raise_descriptor_limit();
 	try {
 		kaio::cp::copy_report report = kaio::cp::copy_file(wanted);
 		if (wanted.verbose)
