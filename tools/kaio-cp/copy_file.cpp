@@ -57,6 +57,9 @@ void verify(const options &wanted, std::uint64_t size)
 {
 	source_file source = open_source(wanted.source);
 	source_file destination = open_source(wanted.destination);
+	if (source.size != size) // grown or cut since it was opened for the copy
+		throw failure(fmt::format("verify: {} is {} bytes long, {} were copied",
+					  wanted.source, source.size, size));
 	if (destination.size != size)
 		throw failure(fmt::format("verify: {} is {} bytes long, {} is {}", wanted.source,
 					  size, wanted.destination, destination.size));
