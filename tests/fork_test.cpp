@@ -235,15 +235,21 @@ int uring_fds_open()
 	return static_cast<int>(io_uring_descriptors().size());
 }
 
+// A context of 4 on `backend` in `guard`: what io_ctx_create_opts answers.
+int create_on_backend(context_guard &guard, unsigned backend)
+{
+	io_ctx_options options = IO_CTX_OPTIONS_INIT;
+	options.backend = backend;
+	return io_ctx_create_opts(&guard.ctx, 4, nullptr, &options);
+}
+
 // An io_uring ring reaches the child as a copy of its fd: destroy in the child closes it, or
 // the child would keep the parent's ring (and what is registered with it) alive as long as it
 // lives.
 TEST(Fork, ChildDestroyOfAnIoUringContextClosesItsCopyOfTheRing)
 {
 	context_guard guard;
-	io_ctx_options options = IO_CTX_OPTIONS_INIT;
-	options.backend = IO_CTX_BACKEND_URING;
-	if (int rc = io_ctx_create_opts(&guard.ctx, 4, nullptr, &options); rc < 0)
+	if (int rc = create_on_backend(guard, IO_CTX_BACKEND_URING); rc < 0)
 		GTEST_SKIP() << "io_uring refused here: " << std::strerror(-rc);
 	int before = uring_fds_open();
 	ASSERT_GE(before, 1);
@@ -264,9 +270,7 @@ TEST(Fork, ChildDestroyOfAnIoUringContextClosesItsCopyOfTheRing)
 TEST(Fork, ChildDestroyOfAnIoUringContextLeavesTheParentsRegisteredBuffers)
 {
 	context_guard guard;
-	io_ctx_options options = IO_CTX_OPTIONS_INIT;
-	options.backend = IO_CTX_BACKEND_URING;
-	if (int rc = io_ctx_create_opts(&guard.ctx, 4, nullptr, &options); rc < 0)
+	if (int rc = create_on_backend(guard, IO_CTX_BACKEND_URING); rc < 0)
 		GTEST_SKIP() << "io_uring refused here: " << std::strerror(-rc);
 	aligned_buffer pool(1 << 20);
 	iovec registered{pool.data(), pool.size()};
@@ -296,9 +300,7 @@ int aio_rings_mapped()
 TEST(Fork, ChildDestroyOfAnAioContextUnmapsItsCopyOfTheRing)
 {
 	context_guard guard;
-	io_ctx_options options = IO_CTX_OPTIONS_INIT;
-	options.backend = IO_CTX_BACKEND_AIO;
-	ASSERT_EQ(io_ctx_create_opts(&guard.ctx, 4, nullptr, &options), 0);
+	ASSERT_EQ(create_on_backend(guard, IO_CTX_BACKEND_AIO), 0);
 	int before = aio_rings_mapped();
 	ASSERT_GE(before, 1);
 	EXPECT_EQ(in_child([&] {
