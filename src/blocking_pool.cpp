@@ -230,7 +230,8 @@ void blocking_pool::work()
 		lock.unlock();
 		bool open_ended = may_wait_for_ever(*next.request, next.fd);
 		bool refused = open_ended && !keep_workers_free();
-		io_event event = refused ? refuse_job(next, -EAGAIN) : run_job(next);
+		io_event event =
+			end_job(next, refused ? -EAGAIN : run_blocking(*next.request, next.fd));
 		lock.lock();
 		open_ended_ -= open_ended && !refused ? 1 : 0;
 		finished_.push_back(event);
@@ -241,23 +242,13 @@ void blocking_pool::work()
 	}
 }
 
-io_event blocking_pool::run_job(const job &next)
+// The completion of `next`, whose run (or refusal) gave `result`; its duplicate fd is closed.
+io_event blocking_pool::end_job(const job &next, long result)
 {
 	io_event event{};
 	event.data = next.request->data;
 	event.obj = next.request;
-	event.res = static_cast<unsigned long>(
-		with_bytes_done(run_blocking(*next.request, next.fd), next.done));
-	::close(next.fd);
-	return event;
-}
-
-io_event blocking_pool::refuse_job(const job &next, int error)
-{
-	io_event event{};
-	event.data = next.request->data;
-	event.obj = next.request;
-	event.res = static_cast<unsigned long>(with_bytes_done(error, next.done));
+	event.res = static_cast<unsigned long>(with_bytes_done(result, next.done));
 	::close(next.fd);
 	return event;
 }

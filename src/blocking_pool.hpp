@@ -59,8 +59,7 @@ private:
 
 	void start_workers();
 	void work();
-	static io_event run_job(const job &next);
-	static io_event refuse_job(const job &next, int error);
+	static io_event end_job(const job &next, long result);
 	bool keep_workers_free();
 	bool leave_a_worker_free() noexcept;
 	void join_ended() noexcept;

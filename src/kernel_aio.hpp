@@ -31,7 +31,8 @@ public:
 	virtual int setup(unsigned max_events, io_context_t *context) = 0;
 	virtual int destroy(io_context_t context) = 0;
 	// In a fork child: lets go of the child's copy of the context (an io_uring ring's fd and
-	// mappings), leaving the parent's context, and what is registered with it, as they are.
+	// mappings, the AIO completion ring's mapping), leaving the parent's context, and what is
+	// registered with it, as they are.
 	virtual void forget_after_fork(io_context_t /*context*/) {}
 	virtual int submit(io_context_t context, long count, iocb **requests) = 0;
 	virtual int getevents(io_context_t context, long min_count, long max_count,
