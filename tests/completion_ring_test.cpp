@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "completion_ring.hpp"
 #include "kaio/aligned_buffer.hpp"
 #include "kaio/io_ctx.h"
+#include "support/aio_ring_mappings.hpp"
 #include "support/backend.hpp"
 #include "support/block_pattern.hpp"
 #include "support/completion_record.hpp"
@@ -133,19 +133,11 @@ TEST(CompletionRing, IndicesOutsideTheRingTakeNothing)
 	}
 }
 
-// The only AIO ring mapped in this process ("[aio]" in /proc/self/maps), or null.
+// The only AIO ring mapped in this process, or null.
 aio_ring *only_aio_ring()
 {
-	std::ifstream maps("/proc/self/maps");
-	aio_ring *found = nullptr;
-	for (std::string line; std::getline(maps, line);) {
-		if (line.find("[aio]") == std::string::npos)
-			continue;
-		if (found != nullptr)
-			return nullptr;
-		found = reinterpret_cast<aio_ring *>(std::stoul(line, nullptr, 16));
-	}
-	return found;
+	std::vector<std::uintptr_t> rings = aio_ring_mappings();
+	return rings.size() == 1 ? reinterpret_cast<aio_ring *>(rings.front()) : nullptr;
 }
 
 // A context whose ring got a head the kernel would never leave goes on through io_getevents,

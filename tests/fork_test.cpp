@@ -14,7 +14,6 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <span>
 #include <string>
 #include <thread>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "kaio/kaio.hpp"
+#include "support/aio_ring_mappings.hpp"
 #include "support/backend.hpp"
 #include "support/block_pattern.hpp"
 #include "support/child_process.hpp"
@@ -288,11 +288,7 @@ TEST(Fork, ChildDestroyOfAnIoUringContextLeavesTheParentsRegisteredBuffers)
 // How many AIO completion rings this process has mapped.
 int aio_rings_mapped()
 {
-	std::ifstream maps("/proc/self/maps");
-	int rings = 0;
-	for (std::string line; std::getline(maps, line);)
-		rings += line.find("[aio]") != std::string::npos ? 1 : 0;
-	return rings;
+	return static_cast<int>(aio_ring_mappings().size());
 }
 
 // The AIO completion ring reaches the child as a mapping of the parent's ring: destroy in the
